@@ -1,0 +1,6 @@
+// Every slash command the bot has, listed explicitly.
+import { animate } from './animate.js';
+import { credits } from './credits.js';
+import type { Command } from './types.js';
+
+export const commands: readonly Command[] = [animate, credits];

@@ -1,0 +1,23 @@
+// The shape of a slash command: its registration JSON and its handler, plus what handlers get.
+import type {
+  ChatInputCommandInteraction,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../logger.js';
+import type { FetchImage } from '../media/fetch-image.js';
+import type { ModelId } from '../providers/catalog.js';
+import type { Ledger } from '../store/ledger.js';
+
+export interface CommandDeps {
+  engine: Engine;
+  ledger: Ledger;
+  fetchImage: FetchImage;
+  defaultModel: ModelId;
+  log: Logger;
+}
+
+export interface Command {
+  data: RESTPostAPIChatInputApplicationCommandsJSONBody;
+  execute(interaction: ChatInputCommandInteraction, deps: CommandDeps): Promise<void>;
+}

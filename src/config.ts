@@ -1,0 +1,89 @@
+// The bot's settings: one zod schema over the environment, parsed once at start. This is the
+// only module that reads process.env; a bad value stops the start with one line naming it.
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+import { MODEL_IDS } from './providers/catalog.js';
+
+const MiB = 1024 * 1024;
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const httpUrl = z.url({ protocol: /^https?$/ }).transform((v) => v.replace(/\/+$/, ''));
+
+const snowflake = z.string().regex(/^\d{17,20}$/, 'must be a Discord id (17 to 20 digits)');
+
+const intFrom = (min: number, def: number) => z.coerce.number().int().min(min).default(def);
+
+/** `host[:port]` entries; an entry without a port matches the scheme's default port. */
+const hostList = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== ''),
+  )
+  .pipe(
+    z
+      .array(z.string().regex(/^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/, 'must be host[:port]'))
+      .min(1),
+  );
+
+const storeUrl = z
+  .string()
+  .regex(/^(sqlite:\/\/.+|rediss?:\/\/.+)$/, 'must be sqlite://<path> or redis://host:port');
+
+export const configSchema = z.object({
+  DISCORD_TOKEN: z.string({ error: 'is required' }).trim().min(1, 'is required'),
+  DISCORD_CLIENT_ID: snowflake,
+  DISCORD_GUILD_ID: optionalString.pipe(snowflake.optional()),
+  DISCORD_API_URL: httpUrl.default('https://discord.com/api'),
+  DISCORD_CDN_HOSTS: hostList.default(['cdn.discordapp.com', 'media.discordapp.net']),
+  WAVESPEED_API_KEY: optionalString,
+  WAVESPEED_BASE_URL: httpUrl.default('https://api.wavespeed.ai'),
+  FAL_KEY: optionalString,
+  FAL_QUEUE_URL: httpUrl.default('https://queue.fal.run'),
+  FAL_STORAGE_URL: httpUrl.default('https://rest.fal.ai'),
+  STORE_URL: storeUrl.default('sqlite://data/animate.sqlite'),
+  STARTING_CREDITS: intFrom(0, 100),
+  DEFAULT_MODEL: z.enum(MODEL_IDS).default('wavespeed/ray-2-flash'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest input image we download from Discord. */
+  IMAGE_MAX_BYTES: intFrom(1, 20 * MiB),
+  /** Largest output video we download; a larger one is delivered as its URL. */
+  OUTPUT_MAX_BYTES: intFrom(1, 100 * MiB),
+  OUTPUT_DOWNLOAD_TIMEOUT_MS: intFrom(1000, 120_000),
+  /** A job not finished this long after it was accepted is cancelled and refunded. */
+  JOB_DEADLINE_MS: intFrom(10_000, 15 * 60_000),
+  /** Jobs one member may have running at once; further requests wait their turn. */
+  MAX_ACTIVE_JOBS_PER_MEMBER: intFrom(1, 2),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Parses the settings from `env`, with `.env` values underneath when a file is given
+ * (real environment variables win). Throws ConfigError with one line naming the variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, dotenvPath?: string): Config {
+  const fromFile = dotenvPath && existsSync(dotenvPath) ? parseEnv(readFileSync(dotenvPath, 'utf8')) : {};
+  const merged: Record<string, string | undefined> = { ...fromFile };
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) merged[key] = value;
+  // An empty value means "not set", as in most .env files.
+  for (const key of Object.keys(merged)) if (merged[key]?.trim() === '') delete merged[key];
+
+  const result = configSchema.safeParse(merged);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const name = String(issue?.path[0] ?? 'configuration');
+  const problem = merged[name] === undefined ? 'is required' : (issue?.message ?? 'is invalid');
+  throw new ConfigError(`${name} ${problem}`);
+}

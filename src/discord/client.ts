@@ -1,0 +1,18 @@
+// The discord.js client, configured once: the intents and partials the bot needs, and mentions
+// off by default so nothing the bot echoes can ping anyone; messages opt users in one by one.
+import { Client, GatewayIntentBits, Partials } from 'discord.js';
+
+export function createDiscordClient(opts: { apiUrl: string }): Client {
+  return new Client({
+    intents: [
+      GatewayIntentBits.Guilds,
+      GatewayIntentBits.GuildMessages,
+      GatewayIntentBits.GuildMessageReactions,
+    ],
+    // Reactions on messages sent before a restart arrive uncached: without these partials
+    // discord.js drops them silently.
+    partials: [Partials.Message, Partials.Reaction, Partials.User],
+    allowedMentions: { parse: [] },
+    rest: { api: opts.apiUrl },
+  });
+}

@@ -1,0 +1,53 @@
+// Routes slash commands to their handlers and owns what every handler shares: timing, logging
+// and turning any error into the one reply a person sees (user errors as they are; anything
+// unexpected as a generic line with an error id that the log line carries too).
+import { randomBytes } from 'node:crypto';
+import { Events, MessageFlags, type ChatInputCommandInteraction, type Client } from 'discord.js';
+import type { Command, CommandDeps } from '../commands/types.js';
+import { isUserFacing } from '../errors.js';
+
+export function routeInteractions(client: Client, commands: readonly Command[], deps: CommandDeps): void {
+  const byName = new Map(commands.map((c) => [c.data.name, c]));
+  client.on(Events.InteractionCreate, (interaction) => {
+    if (!interaction.isChatInputCommand()) return;
+    const command = byName.get(interaction.commandName);
+    if (!command) return;
+    void run(command, interaction, deps);
+  });
+}
+
+async function run(
+  command: Command,
+  interaction: ChatInputCommandInteraction,
+  deps: CommandDeps,
+): Promise<void> {
+  const started = Date.now();
+  const log = deps.log.child({
+    command: interaction.commandName,
+    userId: interaction.user.id,
+    interactionId: interaction.id,
+  });
+  try {
+    await command.execute(interaction, deps);
+    log.info({ ms: Date.now() - started }, 'command done');
+  } catch (error) {
+    let content: string;
+    if (isUserFacing(error)) {
+      content = error.message;
+      log.info({ code: error.code, ms: Date.now() - started }, 'command refused');
+    } else {
+      const errorId = randomBytes(4).toString('hex');
+      content = `Something went wrong on our side (error ${errorId}). Nothing was charged.`;
+      log.error({ err: error, errorId }, 'command failed');
+    }
+    await answer(interaction, content).catch((e: unknown) =>
+      log.warn({ err: e }, 'could not answer the interaction'),
+    );
+  }
+}
+
+function answer(interaction: ChatInputCommandInteraction, content: string): Promise<unknown> {
+  const allowedMentions = { parse: [] };
+  if (interaction.deferred || interaction.replied) return interaction.editReply({ content, allowedMentions });
+  return interaction.reply({ content, allowedMentions, flags: MessageFlags.Ephemeral });
+}

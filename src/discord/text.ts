@@ -1,0 +1,93 @@
+// Message text: every string the bot sends to Discord is built here and kept inside Discord's
+// limits, however long the prompt.
+import { MODELS } from '../providers/catalog.js';
+import type { JobRecord } from '../store/jobs.js';
+import type { Progress } from '../engine/delivery.js';
+
+export const LIMITS = { content: 2000, threadName: 100 } as const;
+
+export function truncate(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+/** A prompt shown inside a message: one quoted block, cut short, with no way to break out of it. */
+export function quotePrompt(prompt: string, max = 300): string {
+  const flat = truncate(prompt.replace(/\s+/g, ' ').trim(), max);
+  return `> ${flat}`;
+}
+
+export function threadName(prompt: string): string {
+  const flat = prompt.replace(/\s+/g, ' ').trim();
+  return truncate(flat === '' ? 'animate' : flat, LIMITS.threadName);
+}
+
+/** A line no member can type into a prompt by accident, used to find our own posts again. */
+export function marker(jobId: string, kind: 'result' | 'failure'): string {
+  return `-# ${kind} · job ${jobId}`;
+}
+
+/** The job id in one of our result messages, read back from its marker line. */
+export function resultMarkerJobId(content: string): string | undefined {
+  return /^-# result · job ([A-Za-z0-9_-]{6,32})$/m.exec(content)?.[1];
+}
+
+const SIZE_WORD: Record<string, string> = { '16:9': 'landscape', '9:16': 'portrait' };
+
+export function describeRequest(job: JobRecord): string {
+  const r = job.request;
+  const parts = [
+    MODELS[job.runModel].label,
+    `${r.durationSeconds} s`,
+    SIZE_WORD[r.aspectRatio] ?? r.aspectRatio,
+    ...(r.resolution ? [r.resolution] : []),
+    ...(r.loop ? ['loop'] : []),
+    `${job.price} credits`,
+  ];
+  return parts.join(' · ');
+}
+
+function statusLine(job: JobRecord, progress: Progress): string {
+  const eta = progress.etaSeconds === undefined ? '' : ` · ready in about ${progress.etaSeconds} s`;
+  switch (job.state) {
+    case 'waiting':
+      return '⏳ Waiting for your other jobs to finish.';
+    case 'accepted':
+    case 'submitting':
+      return '📤 Sending to the provider…';
+    case 'submitted': {
+      const p = job.progress;
+      if (p?.phase === 'running') return `🎞️ Rendering${eta}`;
+      const pos = p?.position === undefined ? '' : ` (position ${p.position + 1})`;
+      return `🕒 In the provider’s queue${pos}${eta}`;
+    }
+    case 'succeeded':
+    case 'delivering':
+      return '📥 Fetching the video…';
+    case 'delivered':
+      return '✅ Done: the video is in the thread.';
+    case 'failed':
+    case 'refunded':
+      return `❌ Failed: ${job.failure?.message ?? 'something went wrong.'}`;
+  }
+}
+
+export function statusText(job: JobRecord, progress: Progress = {}): string {
+  const head = `🎬 <@${job.userId}> · ${describeRequest(job)}${job.rerunOf ? ' · 🔁 rerun' : ''}`;
+  return truncate(
+    [head, quotePrompt(job.request.prompt), statusLine(job, progress)].join('\n'),
+    LIMITS.content,
+  );
+}
+
+export function resultText(job: JobRecord, opts: { url?: string; nsfw: boolean }): string {
+  const lines = [`<@${job.userId}> your video is ready.`, quotePrompt(job.request.prompt, 200)];
+  if (opts.nsfw) lines.push('⚠️ The provider flagged this video as possibly sensitive.');
+  if (opts.url) lines.push(opts.nsfw ? `||${opts.url}||` : opts.url);
+  lines.push('React with 🔁 to run it again (charged to whoever reacts).', marker(job.id, 'result'));
+  return truncate(lines.join('\n'), LIMITS.content);
+}
+
+export function failureText(job: JobRecord, text: string): string {
+  return truncate(`<@${job.userId}> ${text}\n${marker(job.id, 'failure')}`, LIMITS.content);
+}

@@ -1,0 +1,37 @@
+// What the engine needs from Discord, as a small interface: the discord/ layer implements it,
+// tests and benchmarks fake it. The engine never imports discord.js.
+import type { JobRecord } from '../store/jobs.js';
+
+export interface StatusPlace {
+  statusChannelId: string;
+  statusMessageId: string;
+  /** The thread started from the status message, or the channel itself when none could be made. */
+  threadId: string;
+}
+
+export interface Progress {
+  /** Seconds until the video is likely ready, when we can tell. */
+  etaSeconds?: number;
+}
+
+export interface VideoOutput {
+  url: string;
+  /** The mp4 bytes when they fit the upload limit; otherwise the URL is posted. */
+  bytes?: Uint8Array;
+  nsfw: boolean;
+}
+
+export interface Delivery {
+  /** Posts the status message (bot token) and starts its thread. */
+  openStatus(job: JobRecord): Promise<StatusPlace>;
+  /** Edits the status message to show where the job is; called sparingly. */
+  showStatus(job: JobRecord, progress?: Progress): Promise<void>;
+  /** Posts the finished video where results go. Must be safe to call again after a crash. */
+  postResult(job: JobRecord, video: VideoOutput): Promise<{ messageId: string }>;
+  /** Looks for a result this job already posted (the crash-after-post window). */
+  findResult(job: JobRecord): Promise<string | undefined>;
+  /** Tells the member the job failed and was refunded. */
+  postFailure(job: JobRecord, text: string): Promise<void>;
+  /** A private word to a member (a DM); resolves false when it could not be delivered. */
+  tellPrivately(userId: string, text: string): Promise<boolean>;
+}

@@ -1,0 +1,213 @@
+// The job engine: takes accepted requests, drives every job through the state machine on one
+// scheduler, resumes open jobs at start and hands finished ones back to Discord via Delivery.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { Http } from '../net/http.js';
+import { MODELS, type ModelId } from '../providers/catalog.js';
+import type { VideoProvider } from '../providers/types.js';
+import { TERMINAL_STATES, type JobRecord, type JobStore } from '../store/jobs.js';
+import type { Ledger } from '../store/ledger.js';
+import { backoffMs } from './backoff.js';
+import type { Clock } from './clock.js';
+import type { EngineSettings, StepContext } from './context.js';
+import type { Delivery } from './delivery.js';
+import { Scheduler } from './scheduler.js';
+import { fail, runStep } from './steps.js';
+
+export type JobRequest = JobRecord['request'];
+export type PriceQuery = Pick<JobRequest, 'model' | 'aspectRatio' | 'durationSeconds' | 'resolution'>;
+
+export interface AcceptInput {
+  userId: string;
+  guildId: string | null;
+  channelId: string;
+  attachmentSizeLimit: number;
+  request: JobRequest;
+  /** The input image bytes already fetched and checked, to upload without fetching again. */
+  imageBytes?: Uint8Array;
+  rerunOf?: string;
+}
+
+export type AcceptResult =
+  | { ok: true; job: JobRecord; balance: number }
+  | { ok: false; code: 'insufficient_credits'; balance: number; price: number }
+  | { ok: false; code: 'model_unavailable' };
+
+export interface Engine {
+  available(model: ModelId): boolean;
+  price(request: PriceQuery): number;
+  accept(input: AcceptInput): Promise<AcceptResult>;
+  /** The job behind a result message, for 🔁; undefined when the message is not one of ours. */
+  jobForResult(messageId: string): Promise<JobRecord | undefined>;
+  job(id: string): Promise<JobRecord | undefined>;
+  /** Loads every unfinished job and carries on with it. Returns how many. */
+  resume(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Unexpected errors in a step are retried this many times before the job is refunded. */
+const STEP_RETRIES = 5;
+
+export function createEngine(deps: {
+  settings: EngineSettings;
+  log: Logger;
+  ledger: Ledger;
+  jobs: JobStore;
+  providers: ReadonlyMap<ModelId, VideoProvider>;
+  http: Http;
+  delivery: Delivery;
+  clock: Clock;
+}): Engine {
+  const { log, jobs, clock } = deps;
+  const active = new Map<string, JobRecord>();
+  const counters = new Map<string, ReturnType<StepContext['attempts']>>();
+  const scheduler = new Scheduler({
+    clock,
+    onError: (key, error) => log.error({ err: error, jobId: key }, 'scheduler task failed'),
+  });
+
+  const remember = (job: JobRecord, patch: Partial<JobRecord>): JobRecord => {
+    const next = { ...job, ...patch, updatedAt: clock.now() };
+    if (!TERMINAL_STATES.has(next.state)) active.set(next.id, next);
+    return next;
+  };
+
+  const ctx: StepContext = {
+    ...deps,
+    imageCache: new Map(),
+    async persist(job, patch) {
+      const next = { ...job, ...patch, updatedAt: clock.now() };
+      await jobs.save(next);
+      return remember(next, {});
+    },
+    remember,
+    wake: (job, delayMs) => scheduler.in(job.id, delayMs, () => step(job.id)),
+    attempts(jobId) {
+      let c = counters.get(jobId);
+      if (!c) counters.set(jobId, (c = { submit: 0, poll: 0, deliver: 0, step: 0, lastStatusEditAt: 0 }));
+      return c;
+    },
+    finished(job) {
+      active.delete(job.id);
+      counters.delete(job.id);
+      ctx.imageCache.delete(job.id);
+      void promoteWaiting(job.userId).catch((error: unknown) =>
+        log.error({ err: error }, 'could not start a waiting job'),
+      );
+    },
+    logFor: (job) => log.child({ jobId: job.id, userId: job.userId, model: job.runModel }),
+  };
+
+  async function step(id: string): Promise<void> {
+    const job = active.get(id);
+    if (!job) return;
+    try {
+      await runStep(ctx, job);
+      ctx.attempts(id).step = 0;
+    } catch (error) {
+      const current = active.get(id) ?? job;
+      const attempts = ctx.attempts(id);
+      const jobLog = ctx.logFor(current);
+      if (attempts.step < STEP_RETRIES) {
+        const delay = backoffMs(attempts.step++);
+        jobLog.error({ err: error, state: current.state, retryInMs: delay }, 'job step failed; retrying');
+        ctx.wake(current, delay);
+        return;
+      }
+      jobLog.error({ err: error, state: current.state }, 'job step kept failing; refunding');
+      await fail(ctx, current, { code: 'internal', message: 'Something went wrong on our side.' }).catch(
+        (e: unknown) =>
+          jobLog.error({ err: e }, 'could not settle the failed job; it stays open for the next start'),
+      );
+    }
+  }
+
+  const running = (userId: string) =>
+    [...active.values()].filter((j) => j.userId === userId && j.state !== 'waiting').length;
+
+  async function promoteWaiting(userId: string): Promise<void> {
+    const waiting = [...active.values()].filter((j) => j.userId === userId && j.state === 'waiting');
+    waiting.sort((a, b) => a.createdAt - b.createdAt);
+    for (const job of waiting) {
+      if (running(userId) >= deps.settings.maxActivePerMember) break;
+      const started = await ctx.persist(job, {
+        state: 'accepted',
+        deadlineAt: clock.now() + deps.settings.jobDeadlineMs,
+      });
+      ctx.wake(started, 0);
+    }
+  }
+
+  const price = (request: PriceQuery) =>
+    MODELS[request.model].price({
+      aspectRatio: request.aspectRatio,
+      durationSeconds: request.durationSeconds,
+      ...(request.resolution ? { resolution: request.resolution } : {}),
+    });
+
+  return {
+    available: (model) => deps.providers.has(model),
+    price,
+
+    async accept(input) {
+      if (!deps.providers.has(input.request.model)) return { ok: false, code: 'model_unavailable' };
+      const now = clock.now();
+      const job: JobRecord = {
+        id: randomBytes(10).toString('base64url'),
+        state: running(input.userId) >= deps.settings.maxActivePerMember ? 'waiting' : 'accepted',
+        userId: input.userId,
+        guildId: input.guildId,
+        channelId: input.channelId,
+        ...(input.rerunOf ? { rerunOf: input.rerunOf } : {}),
+        request: input.request,
+        price: price(input.request),
+        runModel: input.request.model,
+        discord: { attachmentSizeLimit: input.attachmentSizeLimit },
+        createdAt: now,
+        updatedAt: now,
+        deadlineAt: now + deps.settings.jobDeadlineMs,
+      };
+      // Record first, then hold: a crash in between leaves a job that re-holds on resume,
+      // never credits held for a job nobody knows about.
+      await jobs.create(job);
+      const held = await deps.ledger.reserve(
+        job.userId,
+        job.id,
+        job.price,
+        `${job.request.model} ${job.request.durationSeconds}s`,
+      );
+      if (!held.ok) {
+        await jobs.save({
+          ...job,
+          state: 'refunded',
+          failure: { code: 'insufficient_credits', message: 'not enough credits' },
+        });
+        return { ok: false, code: 'insufficient_credits', balance: held.balance, price: job.price };
+      }
+      if (input.imageBytes) ctx.imageCache.set(job.id, input.imageBytes);
+      remember(job, {});
+      ctx.logFor(job).info({ price: job.price, state: job.state, rerunOf: job.rerunOf }, 'job accepted');
+      ctx.wake(job, 0);
+      return { ok: true, job, balance: held.balance };
+    },
+
+    async jobForResult(messageId) {
+      const id = await jobs.jobForResultMessage(messageId);
+      return id === undefined ? undefined : jobs.get(id);
+    },
+
+    job: (id) => jobs.get(id),
+
+    async resume() {
+      const open = await jobs.listOpen();
+      for (const job of open) remember(job, {});
+      for (const job of open) if (job.state !== 'waiting') ctx.wake(job, 0);
+      for (const userId of new Set(open.map((j) => j.userId))) await promoteWaiting(userId);
+      for (const job of open.filter((j) => j.state === 'waiting')) ctx.wake(job, 0);
+      if (open.length > 0) log.info({ jobs: open.length }, 'resumed open jobs');
+      return open.length;
+    },
+
+    stop: () => scheduler.stop(),
+  };
+}

@@ -1,0 +1,341 @@
+// The job state machine, one function per state. Each step writes the job before its side
+// effect (submit, post), so a restart resumes from the last durable state without doubling.
+import { NetworkError } from '../net/http.js';
+import { download } from '../net/download.js';
+import { ProviderError } from '../providers/errors.js';
+import type { VideoProvider, VideoRequest } from '../providers/types.js';
+import type { JobRecord } from '../store/jobs.js';
+import { backoffMs } from './backoff.js';
+import type { StepContext } from './context.js';
+import { nextPollDelayMs, POLL_DEFAULTS } from './poll-schedule.js';
+import { failureText } from './wording.js';
+
+export async function runStep(ctx: StepContext, job: JobRecord): Promise<void> {
+  switch (job.state) {
+    case 'waiting':
+      return openStatusIfMissing(ctx, job).then(() => undefined);
+    case 'accepted':
+      return start(ctx, job);
+    case 'submitting':
+      return lostSubmit(ctx, job);
+    case 'submitted':
+      return poll(ctx, job);
+    case 'succeeded':
+    case 'delivering':
+      return deliver(ctx, job);
+    case 'failed':
+      return settleFailure(ctx, job);
+    case 'delivered':
+    case 'refunded':
+      return;
+  }
+}
+
+async function openStatusIfMissing(ctx: StepContext, job: JobRecord): Promise<JobRecord> {
+  if (job.discord.statusMessageId) return job;
+  const place = await ctx.delivery.openStatus(job);
+  return ctx.persist(job, { discord: { ...job.discord, ...place } });
+}
+
+async function start(ctx: StepContext, job: JobRecord): Promise<void> {
+  const held = await ctx.ledger.reserve(
+    job.userId,
+    job.id,
+    job.price,
+    `${job.request.model} ${job.request.durationSeconds}s`,
+  );
+  if (!held.ok)
+    return fail(ctx, job, {
+      code: 'insufficient_credits',
+      message: 'You no longer have enough credits for this job.',
+    });
+  job = await openStatusIfMissing(ctx, job);
+  if (ctx.clock.now() >= job.deadlineAt)
+    return fail(ctx, job, { code: 'timeout', message: 'The job waited too long to start.' });
+
+  const provider = ctx.providers.get(job.runModel);
+  if (!provider)
+    return fail(ctx, job, {
+      code: 'model_unavailable',
+      message: `${job.runModel} is not available on this bot.`,
+    });
+
+  let imageUrl: string;
+  try {
+    ({ job, imageUrl } = await inputImageUrl(ctx, job, provider));
+  } catch (error) {
+    return retryOrFail(ctx, job, error, 'upload');
+  }
+
+  job = await ctx.persist(job, { state: 'submitting' });
+  let ref;
+  try {
+    ref = await provider.submit(videoRequest(job, imageUrl));
+  } catch (error) {
+    if (error instanceof ProviderError && error.notAccepted && error.retryable) {
+      // Proven not taken: safe to try again from 'accepted'.
+      job = await ctx.persist(job, { state: 'accepted' });
+      return retryOrFail(ctx, job, error, 'submit');
+    }
+    return failWith(ctx, job, error);
+  }
+  const now = ctx.clock.now();
+  job = await ctx.persist(job, {
+    state: 'submitted',
+    providerRef: ref,
+    progress: { phase: 'queued', submittedAt: now, polls: 0 },
+  });
+  ctx.logFor(job).info({ providerJobId: ref.id, model: job.runModel }, 'job submitted');
+  await showStatus(ctx, job, true);
+  ctx.wake(job, nextPollDelayMs(0, plan(ctx, job)));
+}
+
+/** The input image in the provider's own storage; uploaded once per provider and kept for reruns. */
+async function inputImageUrl(
+  ctx: StepContext,
+  job: JobRecord,
+  provider: VideoProvider,
+): Promise<{ job: JobRecord; imageUrl: string }> {
+  const image = job.request.image;
+  const existing = image.uploads[provider.provider];
+  if (existing) return { job, imageUrl: existing };
+  let bytes = ctx.imageCache.get(job.id);
+  if (!bytes) {
+    const source = [...Object.values(image.uploads), image.sourceUrl];
+    for (const url of source) {
+      const result = await download(ctx.http, url, { maxBytes: image.bytes + 1, timeoutMs: 30_000 }).catch(
+        () => undefined,
+      );
+      if (result?.ok) {
+        bytes = result.bytes;
+        break;
+      }
+    }
+  }
+  if (!bytes) {
+    throw new ProviderError({
+      kind: 'invalid_input',
+      provider: provider.provider,
+      message: 'the input image is no longer available',
+    });
+  }
+  const url = await provider.upload({ bytes, contentType: image.contentType, filename: image.filename });
+  const uploads = { ...image.uploads, [provider.provider]: url };
+  job = await ctx.persist(job, { request: { ...job.request, image: { ...image, uploads } } });
+  ctx.imageCache.delete(job.id);
+  return { job, imageUrl: url };
+}
+
+function videoRequest(job: JobRecord, imageUrl: string): VideoRequest {
+  const r = job.request;
+  const endImageUrl = r.endImage ? Object.values(r.endImage.uploads)[0] : undefined;
+  return {
+    prompt: r.prompt,
+    imageUrl,
+    aspectRatio: r.aspectRatio,
+    durationSeconds: r.durationSeconds,
+    ...(r.resolution ? { resolution: r.resolution } : {}),
+    ...(r.loop !== undefined ? { loop: r.loop } : {}),
+    ...(endImageUrl ? { endImageUrl } : {}),
+  };
+}
+
+async function lostSubmit(ctx: StepContext, job: JobRecord): Promise<void> {
+  // The one window no store can close: the submit may or may not have reached the provider.
+  ctx
+    .logFor(job)
+    .error({ model: job.runModel }, 'submit outcome unknown after a restart; refunding the member');
+  return fail(ctx, job, {
+    code: 'submit_unknown',
+    message: 'The bot restarted while sending this job to the provider and cannot tell whether it started.',
+  });
+}
+
+function plan(ctx: StepContext, job: JobRecord) {
+  return { expectedMs: ctx.settings.expectedRunMs[job.runModel], cv: POLL_DEFAULTS.cv };
+}
+
+async function poll(ctx: StepContext, job: JobRecord): Promise<void> {
+  const provider = ctx.providers.get(job.runModel);
+  const ref = job.providerRef;
+  if (!provider || !ref)
+    return fail(ctx, job, {
+      code: 'model_unavailable',
+      message: `${job.runModel} is not available on this bot.`,
+    });
+  const now = ctx.clock.now();
+  if (now >= job.deadlineAt) {
+    await provider
+      .cancel(ref)
+      .catch((error: unknown) => ctx.logFor(job).warn({ err: error }, 'cancel failed'));
+    return fail(ctx, job, { code: 'timeout', message: 'The video took too long and was cancelled.' });
+  }
+  const attempts = ctx.attempts(job.id);
+  let result;
+  try {
+    result = await provider.poll(ref);
+  } catch (error) {
+    if (error instanceof ProviderError && error.retryable && attempts.poll < ctx.settings.pollFailureLimit) {
+      const delay = backoffMs(attempts.poll++, error.retryAfterMs);
+      ctx.logFor(job).warn({ err: error.toLog(), retryInMs: delay }, 'status poll failed; retrying');
+      ctx.wake(job, delay);
+      return;
+    }
+    return failWith(ctx, job, error);
+  }
+  attempts.poll = 0;
+  const progress = job.progress ?? { phase: 'queued' as const, submittedAt: now, polls: 0 };
+  const submittedAt = progress.submittedAt ?? now;
+  switch (result.state) {
+    case 'queued':
+    case 'running': {
+      const phase = result.state === 'queued' ? 'queued' : 'running';
+      const position = result.state === 'queued' ? result.position : undefined;
+      const changed = phase !== progress.phase || position !== progress.position;
+      const next = {
+        phase,
+        submittedAt,
+        polls: progress.polls + 1,
+        ...(position !== undefined ? { position } : {}),
+      } as const;
+      // Progress is informative only: write it when it changes, not on every poll.
+      job = changed ? await ctx.persist(job, { progress: next }) : ctx.remember(job, { progress: next });
+      if (changed) await showStatus(ctx, job, false);
+      ctx.wake(job, nextPollDelayMs(ctx.clock.now() - submittedAt, plan(ctx, job)));
+      return;
+    }
+    case 'succeeded':
+      job = await ctx.persist(job, {
+        state: 'succeeded',
+        output: { url: result.videoUrl, nsfw: result.nsfw },
+      });
+      ctx.logFor(job).info({ runMs: now - submittedAt, polls: progress.polls + 1 }, 'video ready');
+      return deliver(ctx, job);
+    case 'failed':
+      return failWith(ctx, job, result.error);
+  }
+}
+
+async function deliver(ctx: StepContext, job: JobRecord): Promise<void> {
+  const output = job.output;
+  if (!output)
+    return fail(ctx, job, { code: 'provider_failed', message: 'The video provider returned no video.' });
+  const log = ctx.logFor(job);
+  if (job.state === 'delivering' && !job.discord.resultMessageId) {
+    const found = await ctx.delivery.findResult(job);
+    if (found) {
+      log.warn({ messageId: found }, 'result was already posted before a restart; not posting again');
+      job = await ctx.persist(job, { discord: { ...job.discord, resultMessageId: found } });
+      await ctx.jobs.linkResultMessage(found, job.id);
+    }
+  }
+  if (!job.discord.resultMessageId) {
+    if (job.state !== 'delivering') job = await ctx.persist(job, { state: 'delivering' });
+    const attempts = ctx.attempts(job.id);
+    let bytes: Uint8Array | undefined;
+    try {
+      const cap = Math.min(ctx.settings.outputMaxBytes, job.discord.attachmentSizeLimit);
+      const got = await download(ctx.http, output.url, {
+        maxBytes: cap,
+        timeoutMs: ctx.settings.outputDownloadTimeoutMs,
+      });
+      if (got.ok) bytes = got.bytes;
+      else log.info({ reason: got.reason }, 'posting the video as a link');
+    } catch (error) {
+      if (error instanceof NetworkError && attempts.deliver < ctx.settings.deliveryAttempts) {
+        ctx.wake(job, backoffMs(attempts.deliver++));
+        log.warn({ err: error }, 'video download failed; retrying');
+        return;
+      }
+      log.warn({ err: error }, 'video download failed; posting the link');
+    }
+    let messageId: string;
+    try {
+      ({ messageId } = await ctx.delivery.postResult(job, {
+        url: output.url,
+        nsfw: output.nsfw,
+        ...(bytes ? { bytes } : {}),
+      }));
+    } catch (error) {
+      if (attempts.deliver < ctx.settings.deliveryAttempts) {
+        const delay = backoffMs(attempts.deliver++);
+        log.warn({ err: error, retryInMs: delay }, 'posting the result failed; retrying');
+        ctx.wake(job, delay);
+        return;
+      }
+      log.error({ err: error }, 'posting the result kept failing');
+      return fail(ctx, job, {
+        code: 'delivery_failed',
+        message: 'The video was made but could not be posted here.',
+      });
+    }
+    job = await ctx.persist(job, { discord: { ...job.discord, resultMessageId: messageId } });
+    await ctx.jobs.linkResultMessage(messageId, job.id);
+  }
+  await ctx.ledger.commit(job.userId, job.id);
+  job = await ctx.persist(job, { state: 'delivered', finishedAt: ctx.clock.now() });
+  log.info({ price: job.price }, 'job delivered');
+  await showStatus(ctx, job, true);
+  ctx.finished(job);
+}
+
+async function retryOrFail(
+  ctx: StepContext,
+  job: JobRecord,
+  error: unknown,
+  what: 'submit' | 'upload',
+): Promise<void> {
+  const attempts = ctx.attempts(job.id);
+  const retryable =
+    error instanceof ProviderError && error.retryable && (what === 'upload' || error.notAccepted);
+  if (retryable && attempts.submit + 1 < ctx.settings.submitAttempts) {
+    const delay = backoffMs(attempts.submit++, error.retryAfterMs);
+    ctx.logFor(job).warn({ err: error.toLog(), retryInMs: delay }, `${what} not accepted; retrying`);
+    ctx.wake(job, delay);
+    return;
+  }
+  return failWith(ctx, job, error);
+}
+
+async function failWith(ctx: StepContext, job: JobRecord, error: unknown): Promise<void> {
+  if (!(error instanceof ProviderError)) throw error;
+  ctx.logFor(job).warn({ err: error.toLog(), state: job.state }, 'provider failure');
+  return fail(ctx, job, failureText(error));
+}
+
+export async function fail(
+  ctx: StepContext,
+  job: JobRecord,
+  failure: { code: string; message: string },
+): Promise<void> {
+  job = await ctx.persist(job, { state: 'failed', failure });
+  return settleFailure(ctx, job);
+}
+
+async function settleFailure(ctx: StepContext, job: JobRecord): Promise<void> {
+  const refunded = await ctx.ledger.refund(job.userId, job.id);
+  const failure = job.failure ?? { code: 'internal', message: 'Something went wrong.' };
+  const text = refunded ? `${failure.message} Your ${job.price} credits were refunded.` : failure.message;
+  await ctx.delivery
+    .postFailure(job, text)
+    .catch((error: unknown) => ctx.logFor(job).warn({ err: error }, 'could not post the failure notice'));
+  job = await ctx.persist(job, { state: 'refunded', finishedAt: ctx.clock.now() });
+  ctx.logFor(job).info({ code: failure.code, refunded }, 'job failed');
+  await showStatus(ctx, job, true);
+  ctx.finished(job);
+}
+
+/** Edits the status message: always on a state change, otherwise at most every 15 s. */
+async function showStatus(ctx: StepContext, job: JobRecord, force: boolean): Promise<void> {
+  const attempts = ctx.attempts(job.id);
+  const now = ctx.clock.now();
+  if (!job.discord.statusMessageId || (!force && now - attempts.lastStatusEditAt < 15_000)) return;
+  attempts.lastStatusEditAt = now;
+  const submittedAt = job.progress?.submittedAt;
+  const expectedMs = ctx.settings.expectedRunMs[job.runModel];
+  const etaSeconds =
+    submittedAt === undefined ? undefined : Math.max(5, Math.round((submittedAt + expectedMs - now) / 1000));
+  await ctx.delivery
+    .showStatus(job, etaSeconds === undefined ? {} : { etaSeconds })
+    .catch((error: unknown) => ctx.logFor(job).warn({ err: error }, 'could not update the status message'));
+}

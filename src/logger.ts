@@ -1,0 +1,62 @@
+// Structured logs with pino. Secrets never reach a log: known secret fields are redacted by
+// path, and URLs that carry an interaction or webhook token are scrubbed wherever they appear.
+import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
+
+export type { Logger };
+
+const REDACT_PATHS = [
+  'token',
+  'apiKey',
+  'authorization',
+  'headers.authorization',
+  'config.DISCORD_TOKEN',
+  'config.WAVESPEED_API_KEY',
+  'config.FAL_KEY',
+  '*.token',
+  '*.apiKey',
+  '*.authorization',
+  '*.headers.authorization',
+  '*.headers.Authorization',
+  'DISCORD_TOKEN',
+  'WAVESPEED_API_KEY',
+  'FAL_KEY',
+];
+
+/** Interaction and webhook routes carry the interaction token in the path. */
+const TOKEN_IN_URL = /(\/(?:webhooks|interactions)\/\d+\/)[A-Za-z0-9_.-]+/g;
+
+export function scrubText(text: string, secrets: readonly string[] = []): string {
+  let out = text.replace(TOKEN_IN_URL, '$1[redacted]');
+  for (const secret of secrets) if (secret.length >= 6) out = out.split(secret).join('[redacted]');
+  return out;
+}
+
+export function createLogger(opts: {
+  level: string;
+  /** Values that must never be printed (the bot token, API keys). */
+  secrets?: readonly string[];
+  destination?: DestinationStream;
+}): Logger {
+  const secrets = opts.secrets ?? [];
+  const scrubError = (error: unknown): unknown => {
+    if (!(error instanceof Error)) return error;
+    const serialized = stdSerializers.err(error) as unknown as Record<string, unknown>;
+    return JSON.parse(scrubText(JSON.stringify(serialized), secrets)) as unknown;
+  };
+  return pino(
+    {
+      level: opts.level,
+      base: { app: 'animate' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { err: scrubError, error: scrubError },
+      hooks: {
+        // Messages are ours, but may quote a URL or an upstream message: scrub them too.
+        logMethod(args, method) {
+          const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a, secrets) : a));
+          method.apply(this, scrubbed as Parameters<typeof method>);
+        },
+      },
+    },
+    opts.destination,
+  );
+}

@@ -1,0 +1,174 @@
+// Composition root: config → logger → store → providers → job engine → Discord client.
+// Also the entry point of `npm start`, with clean shutdown on SIGTERM and SIGINT.
+import { once } from 'node:events';
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Events, type Client } from 'discord.js';
+import type { DestinationStream } from 'pino';
+import { commands } from './commands/index.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createDelivery } from './discord/delivery.js';
+import { createDiscordClient } from './discord/client.js';
+import { routeInteractions } from './discord/interactions.js';
+import { routeReactions } from './discord/reactions.js';
+import { systemClock, type Clock } from './engine/clock.js';
+import { ENGINE_DEFAULTS } from './engine/context.js';
+import { createEngine, type Engine } from './engine/engine.js';
+import { createLogger, type Logger } from './logger.js';
+import { createImageFetcher } from './media/fetch-image.js';
+import { createHttp } from './net/http.js';
+import { MODEL_IDS, MODELS, type ModelId } from './providers/catalog.js';
+import { createProviders } from './providers/registry.js';
+import { createJobStore } from './store/jobs.js';
+import { openStore } from './store/keyv.js';
+import { createLedger } from './store/ledger.js';
+
+export interface Bot {
+  client: Client;
+  engine: Engine;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logDestination?: DestinationStream;
+  clock?: Clock;
+  /** Overrides the catalogue's expected run times (tests run against fast fake providers). */
+  expectedRunMs?: Partial<Record<ModelId, number>>;
+}
+
+export async function startBot(config: Config, opts: StartOptions = {}): Promise<Bot> {
+  const secrets = [config.DISCORD_TOKEN, config.WAVESPEED_API_KEY, config.FAL_KEY].filter(
+    (s): s is string => !!s,
+  );
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    secrets,
+    ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+  });
+  const store = await openStore(config.STORE_URL, (error) => log.error({ err: error }, 'store error'));
+  const http = createHttp();
+  const providers = createProviders(config, http);
+  const ledger = createLedger({ keyv: store.keyv, startingCredits: config.STARTING_CREDITS });
+  const jobs = createJobStore(store.keyv);
+  const client = createDiscordClient({ apiUrl: config.DISCORD_API_URL });
+  const delivery = createDelivery(client, log);
+  const engine = createEngine({
+    settings: {
+      ...ENGINE_DEFAULTS,
+      expectedRunMs: expectedRunTimes(opts.expectedRunMs),
+      jobDeadlineMs: config.JOB_DEADLINE_MS,
+      outputMaxBytes: config.OUTPUT_MAX_BYTES,
+      outputDownloadTimeoutMs: config.OUTPUT_DOWNLOAD_TIMEOUT_MS,
+      maxActivePerMember: config.MAX_ACTIVE_JOBS_PER_MEMBER,
+    },
+    log,
+    ledger,
+    jobs,
+    providers,
+    http,
+    delivery,
+    clock: opts.clock ?? systemClock,
+  });
+  const fetchImage = createImageFetcher({
+    http,
+    allowedHosts: config.DISCORD_CDN_HOSTS,
+    maxBytes: config.IMAGE_MAX_BYTES,
+  });
+  routeInteractions(client, commands, {
+    engine,
+    ledger,
+    fetchImage,
+    defaultModel: config.DEFAULT_MODEL,
+    log,
+  });
+  routeReactions(client, { engine, delivery, log });
+  client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await engine.stop();
+    await client.destroy();
+    await http.close();
+    await store.close();
+    log.info('stopped');
+  };
+
+  try {
+    const ready = once(client, Events.ClientReady);
+    await client.login(config.DISCORD_TOKEN);
+    await ready;
+    log.info({ user: client.user?.tag, store: store.location, models: [...providers.keys()] }, 'bot ready');
+    await engine.resume();
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+  return { client, engine, log, stop };
+}
+
+function expectedRunTimes(overrides: Partial<Record<ModelId, number>> = {}): Record<ModelId, number> {
+  const entries = MODEL_IDS.map((id) => [id, overrides[id] ?? MODELS[id].expectedRunSeconds * 1000] as const);
+  return Object.fromEntries(entries) as Record<ModelId, number>;
+}
+
+async function run(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env, resolve('.env'));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`animate: ${error.message}\n`);
+    process.exit(1);
+  }
+  let bot: Bot;
+  try {
+    bot = await startBot(config);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`animate: could not start: ${reason}\n`);
+    process.exit(1);
+  }
+  const shutdown = (signal: NodeJS.Signals) => {
+    bot.log.info({ signal }, 'shutting down');
+    // A second signal while we drain means "now".
+    process.once(signal, () => process.exit(1));
+    bot.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        bot.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+  watchParent(() => {
+    bot.log.warn('the process that started the bot is gone; shutting down');
+    shutdown('SIGTERM');
+  });
+}
+
+/**
+ * npm 11 exits on SIGTERM without passing it on, which would leave the bot running unseen
+ * (and a restarted copy beside it). When our parent goes away, we stop too.
+ */
+function watchParent(onGone: () => void): void {
+  const parent = process.ppid;
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 500);
+  timer.unref();
+}
+
+// Node resolves symlinks in module URLs, so compare real paths (deploys often symlink releases).
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  await run();
+}

@@ -1,0 +1,55 @@
+// The provider seam: what the job engine needs from any image-to-video backend. Providers
+// know HTTP and their wire format, nothing about Discord or the store.
+import type { ProviderError } from './errors.js';
+
+export type ProviderId = 'wavespeed' | 'fal';
+
+export type AspectRatio = '16:9' | '9:16' | '4:3' | '3:4' | '21:9' | '9:21';
+export type Resolution = '540p' | '720p' | '1080p';
+
+/** One request, in our words; each provider maps it to its own wire body. */
+export interface VideoRequest {
+  prompt: string;
+  /** A URL the provider can fetch: its own storage upload, or a public URL. */
+  imageUrl: string;
+  endImageUrl?: string;
+  aspectRatio: AspectRatio;
+  /** What the member asked for: 5 or 10 (fal runs 10 as "9s"). */
+  durationSeconds: 5 | 10;
+  resolution?: Resolution;
+  loop?: boolean;
+}
+
+/** What the engine stores to find a submitted job again, after a restart too. */
+export interface ProviderJobRef {
+  id: string;
+  statusUrl?: string | undefined;
+  resultUrl?: string | undefined;
+  cancelUrl?: string | undefined;
+}
+
+export type PollResult =
+  | { state: 'queued'; position?: number }
+  | { state: 'running' }
+  | { state: 'succeeded'; videoUrl: string; nsfw: boolean }
+  | { state: 'failed'; error: ProviderError };
+
+export interface UploadInput {
+  bytes: Uint8Array;
+  contentType: string;
+  filename: string;
+}
+
+export interface VideoProvider {
+  readonly provider: ProviderId;
+  /** The provider's endpoint or model path, e.g. 'luma/ray-2-flash-i2v'. */
+  readonly endpoint: string;
+  /** Sends the paid request once. Throws ProviderError; `notAccepted` says whether a retry is safe. */
+  submit(request: VideoRequest, signal?: AbortSignal): Promise<ProviderJobRef>;
+  /** One status request. Throws ProviderError for transport and HTTP failures (retryable ones flagged). */
+  poll(ref: ProviderJobRef, signal?: AbortSignal): Promise<PollResult>;
+  /** Best effort; resolves when the provider has taken note, or the job was already finished. */
+  cancel(ref: ProviderJobRef, signal?: AbortSignal): Promise<void>;
+  /** Copies an input image into the provider's storage and returns a URL the provider accepts. */
+  upload(input: UploadInput, signal?: AbortSignal): Promise<string>;
+}

@@ -1,0 +1,92 @@
+// WaveSpeed's wire format: the submit body we send and zod schemas for every answer we read.
+// Schemas are deliberately loose (extra fields ignored, optional ones nullish) because the
+// protocol notes mark several shapes as guesses; only the fields we act on are required.
+import { z } from 'zod';
+import { ProviderError } from '../errors.js';
+import type { VideoRequest } from '../types.js';
+
+export type WaveSpeedEndpoint = 'luma/ray-2-flash-i2v' | 'luma/ray-2-i2v';
+
+/** WaveSpeed's documented upload limit for images (also `maxImageBytes` in the catalogue). */
+export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+
+const SIZE_FOR_ASPECT = { '16:9': '1280*720', '9:16': '720*1280' } as const;
+
+export interface SubmitBody {
+  image: string;
+  prompt: string;
+  size: (typeof SIZE_FOR_ASPECT)[keyof typeof SIZE_FOR_ASPECT];
+  /** The current docs type it as an integer; an older page said string. We send the integer. */
+  duration: 5 | 10;
+}
+
+/** Maps our request to the body; throws `invalid_input` for anything Ray 2 on WaveSpeed cannot do. */
+export function toSubmitBody(req: VideoRequest): SubmitBody {
+  const refuse = (message: string): never => {
+    throw new ProviderError({ kind: 'invalid_input', provider: 'wavespeed', message, notAccepted: true });
+  };
+  if (req.aspectRatio !== '16:9' && req.aspectRatio !== '9:16')
+    refuse(`aspect ratio ${req.aspectRatio} is not offered on WaveSpeed (16:9 or 9:16 only)`);
+  if (req.durationSeconds !== 5 && req.durationSeconds !== 10) refuse('duration must be 5 or 10 seconds');
+  if (req.resolution !== undefined) refuse('WaveSpeed Ray 2 takes no resolution option');
+  if (req.loop === true) refuse('WaveSpeed Ray 2 cannot loop');
+  if (req.endImageUrl !== undefined) refuse('WaveSpeed Ray 2 takes no end image');
+  const size = SIZE_FOR_ASPECT[req.aspectRatio as keyof typeof SIZE_FOR_ASPECT];
+  return { image: req.imageUrl, prompt: req.prompt, size, duration: req.durationSeconds };
+}
+
+export const submitAnswer = z.object({ data: z.object({ id: z.string().min(1) }) });
+
+export const pollAnswer = z.object({
+  data: z.object({
+    status: z.string(),
+    outputs: z.array(z.unknown()).nullish(),
+    has_nsfw_contents: z.array(z.unknown()).nullish(),
+    error: z.string().nullish(),
+    /** Task-level code (1200 moderation, 14xx input, 5xxx platform); sometimes a numeric string. */
+    code: z.union([z.number(), z.string()]).nullish(),
+  }),
+});
+export type Prediction = z.infer<typeof pollAnswer>['data'];
+
+export const uploadTicketAnswer = z.object({
+  code: z.number().optional(),
+  data: z.object({
+    download_url: z.string().min(1),
+    upload: z.object({
+      method: z.string().optional(),
+      url: z.string().min(1),
+      headers: z.record(z.string(), z.string()).nullish(),
+    }),
+  }),
+});
+
+export const uploadBinaryAnswer = z.object({ data: z.object({ download_url: z.string().min(1) }) });
+
+/** Error bodies: the `{code,message,data}` envelope (MCP server) or a bare `{error}` (base64 docs). */
+const errorBody = z.union([
+  z.object({ message: z.string().min(1), error_code: z.union([z.string(), z.number()]).optional() }),
+  z.object({ error: z.string().min(1) }).transform((b) => ({ message: b.error, error_code: undefined })),
+  z.object({ error: z.object({ message: z.string().min(1) }) }).transform((b) => ({
+    message: b.error.message,
+    error_code: undefined,
+  })),
+  z.object({ detail: z.string().min(1) }).transform((b) => ({ message: b.detail, error_code: undefined })),
+]);
+
+/** Reads whatever human text and provider code an error answer carries, if any. */
+export function readErrorBody(body: unknown): { message?: string; code?: string | number } {
+  const parsed = errorBody.safeParse(body);
+  if (parsed.success) {
+    const { message, error_code } = parsed.data;
+    return error_code === undefined ? { message } : { message, code: error_code };
+  }
+  if (typeof body === 'string' && body.trim() !== '') return { message: body.trim() };
+  return {};
+}
+
+/** The envelope's own `code`, for 2xx answers that still report a failure in the body. */
+export function envelopeFailureCode(body: unknown): number | undefined {
+  const parsed = z.object({ code: z.number(), data: z.null().optional() }).safeParse(body);
+  return parsed.success && parsed.data.code >= 400 ? parsed.data.code : undefined;
+}

@@ -1,0 +1,152 @@
+// Job records. A job is written before every side effect, so a restart can resume it from the
+// last state it reached. An index of open jobs lets the next start find them without scanning.
+import { z } from 'zod';
+import { MODEL_IDS } from '../providers/catalog.js';
+import type { Store } from './keyv.js';
+import { KeyedLock } from './lock.js';
+
+export const JOB_STATES = [
+  'waiting', // accepted, credits held, waiting for the member's turn
+  'accepted', // credits held, nothing sent to the provider yet
+  'submitting', // the paid submit may be on the wire
+  'submitted', // the provider has the job (ref stored)
+  'succeeded', // the provider finished; output URL stored
+  'delivering', // the result post may be on the wire
+  'delivered', // terminal: posted and charged
+  'failed', // a failure is decided; refund and notice pending
+  'refunded', // terminal: refunded and told
+] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['delivered', 'refunded']);
+
+const imageSchema = z.object({
+  /** Where the bot got the image (a Discord CDN URL; may expire). */
+  sourceUrl: z.string(),
+  filename: z.string(),
+  contentType: z.string(),
+  bytes: z.number().int().nonnegative(),
+  /** A copy in the provider's storage, for reruns after the Discord URL expired. */
+  uploads: z.record(z.string(), z.string()).default({}),
+});
+
+export const jobSchema = z.object({
+  id: z.string(),
+  state: z.enum(JOB_STATES),
+  userId: z.string(),
+  guildId: z.string().nullable(),
+  /** Where the request was made; the status message goes here. */
+  channelId: z.string(),
+  rerunOf: z.string().optional(),
+  request: z.object({
+    model: z.enum(MODEL_IDS),
+    prompt: z.string(),
+    aspectRatio: z.enum(['16:9', '9:16', '4:3', '3:4', '21:9', '9:21']),
+    durationSeconds: z.union([z.literal(5), z.literal(10)]),
+    resolution: z.enum(['540p', '720p', '1080p']).optional(),
+    loop: z.boolean().optional(),
+    image: imageSchema,
+    endImage: imageSchema.optional(),
+  }),
+  price: z.number().int().nonnegative(),
+  /** The model that actually runs the job (differs from the request after a failover). */
+  runModel: z.enum(MODEL_IDS),
+  providerRef: z
+    .object({
+      id: z.string(),
+      statusUrl: z.string().optional(),
+      resultUrl: z.string().optional(),
+      cancelUrl: z.string().optional(),
+    })
+    .optional(),
+  progress: z
+    .object({
+      phase: z.enum(['waiting', 'queued', 'running']),
+      position: z.number().int().optional(),
+      submittedAt: z.number().optional(),
+      polls: z.number().int().default(0),
+    })
+    .optional(),
+  discord: z.object({
+    attachmentSizeLimit: z.number().int().positive(),
+    statusChannelId: z.string().optional(),
+    statusMessageId: z.string().optional(),
+    /** Where results and failures go: the thread, or the channel when no thread could be made. */
+    threadId: z.string().optional(),
+    resultMessageId: z.string().optional(),
+  }),
+  output: z.object({ url: z.string(), nsfw: z.boolean() }).optional(),
+  failure: z.object({ code: z.string(), message: z.string() }).optional(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  deadlineAt: z.number(),
+  finishedAt: z.number().optional(),
+});
+export type JobRecord = z.infer<typeof jobSchema>;
+
+export interface JobStore {
+  get(id: string): Promise<JobRecord | undefined>;
+  /** Writes a new job and lists it as open (index first, so a crash never hides a job). */
+  create(job: JobRecord): Promise<void>;
+  /** Writes the record; a terminal state also takes the job off the open list. */
+  save(job: JobRecord): Promise<void>;
+  /** Every job that has not reached a terminal state. */
+  listOpen(): Promise<JobRecord[]>;
+  /** The job whose result is the given Discord message, for 🔁 reruns. */
+  jobForResultMessage(messageId: string): Promise<string | undefined>;
+  linkResultMessage(messageId: string, jobId: string): Promise<void>;
+}
+
+const OPEN_INDEX = 'jobs:open';
+
+export function createJobStore(keyv: Store): JobStore {
+  const lock = new KeyedLock();
+  const key = (id: string) => `job:${id}`;
+
+  async function openIds(): Promise<string[]> {
+    const raw = await keyv.get(OPEN_INDEX);
+    return raw === undefined ? [] : z.array(z.string()).parse(raw);
+  }
+
+  function editIndex(edit: (ids: Set<string>) => boolean): Promise<void> {
+    return lock.run(OPEN_INDEX, async () => {
+      const ids = new Set(await openIds());
+      if (edit(ids)) await keyv.set(OPEN_INDEX, [...ids]);
+    });
+  }
+
+  async function get(id: string): Promise<JobRecord | undefined> {
+    const raw = await keyv.get(key(id));
+    return raw === undefined ? undefined : jobSchema.parse(raw);
+  }
+
+  return {
+    get,
+    async create(job) {
+      await editIndex((ids) => (ids.has(job.id) ? false : (ids.add(job.id), true)));
+      await keyv.set(key(job.id), job);
+    },
+    async save(job) {
+      await keyv.set(key(job.id), job);
+      if (TERMINAL_STATES.has(job.state)) await editIndex((ids) => ids.delete(job.id));
+    },
+    async listOpen() {
+      const jobs: JobRecord[] = [];
+      const stale: string[] = [];
+      for (const id of await openIds()) {
+        const job = await get(id);
+        if (job && !TERMINAL_STATES.has(job.state)) jobs.push(job);
+        else stale.push(id);
+      }
+      if (stale.length > 0) await editIndex((ids) => stale.map((id) => ids.delete(id)).some(Boolean));
+      return jobs.sort((a, b) => a.createdAt - b.createdAt);
+    },
+    async jobForResultMessage(messageId) {
+      const raw = await keyv.get(`result:${messageId}`);
+      return typeof raw === 'string' ? raw : undefined;
+    },
+    async linkResultMessage(messageId, jobId) {
+      await keyv.set(`result:${messageId}`, jobId);
+    },
+  };
+}

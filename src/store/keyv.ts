@@ -1,0 +1,41 @@
+// Opens the Keyv store named by STORE_URL: an embedded SQLite file (the default, nothing to
+// set up) or Redis. Everything else in the bot sees only the Keyv instance.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import KeyvRedis from '@keyv/redis';
+import KeyvSqlite from '@keyv/sqlite';
+import Keyv from 'keyv';
+
+export type Store = Keyv<unknown>;
+
+export interface OpenedStore {
+  keyv: Store;
+  /** Human-readable location for the start-up log (no credentials). */
+  location: string;
+  close(): Promise<void>;
+}
+
+/** One namespace for the whole bot; keys carry their own prefixes (job:, acct:, ...). */
+const NAMESPACE = 'animate';
+
+export async function openStore(url: string, onError: (error: unknown) => void): Promise<OpenedStore> {
+  if (url.startsWith('sqlite://')) {
+    const path = resolve(url.slice('sqlite://'.length));
+    mkdirSync(dirname(path), { recursive: true });
+    const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: 10_000 });
+    // WAL lets reads run beside the single writer; synchronous=NORMAL in WAL mode still
+    // survives a process crash (only an OS crash can lose the last commits).
+    await adapter.query('PRAGMA journal_mode=WAL');
+    await adapter.query('PRAGMA synchronous=NORMAL');
+    const keyv = new Keyv<unknown>({ store: adapter, namespace: NAMESPACE });
+    keyv.on('error', onError);
+    return { keyv, location: `sqlite ${path}`, close: () => keyv.disconnect() };
+  }
+  const adapter = new KeyvRedis(url);
+  const keyv = new Keyv<unknown>({ store: adapter, namespace: NAMESPACE });
+  keyv.on('error', onError);
+  // Fail at start, not at the first command, when Redis cannot be reached.
+  await keyv.get('meta:ping');
+  const { host } = new URL(url);
+  return { keyv, location: `redis ${host}`, close: () => keyv.disconnect() };
+}

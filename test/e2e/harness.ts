@@ -1,0 +1,107 @@
+// Runs the real bot (its composition root, the real discord.js client) against a fake Discord
+// and fake providers on 127.0.0.1, with its own SQLite file and its logs captured.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { startBot, type Bot } from '../../src/main.js';
+import { startFakeDiscord, type FakeDiscord, type FakeUser } from '../fakes/discord/index.js';
+import { startFakeFal, type FakeFal } from '../fakes/fal.js';
+import { startFakeWaveSpeed, type FakeWaveSpeed } from '../fakes/wavespeed.js';
+
+/** A real 1×1 PNG. */
+export const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+export const WS_KEY = 'ws-test-key-0123456789';
+export const FAL_KEY = 'fal-test-key-0123456789';
+
+export interface World {
+  discord: FakeDiscord;
+  wavespeed: FakeWaveSpeed;
+  fal: FakeFal;
+  bot: Bot;
+  member: FakeUser;
+  /** Every log line the bot wrote, as raw JSON text. */
+  logs: string[];
+  storeUrl: string;
+  animate(opts?: {
+    prompt?: string;
+    image?: Buffer;
+    filename?: string;
+    user?: FakeUser;
+    options?: { name: string; type: number; value: string | number }[];
+    channelId?: string;
+  }): ReturnType<FakeDiscord['sendCommand']>;
+  restart(env?: Record<string, string>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startWorld(env: Record<string, string> = {}): Promise<World> {
+  const discord = await startFakeDiscord();
+  const wavespeed = await startFakeWaveSpeed({ apiKey: WS_KEY });
+  const fal = await startFakeFal({ apiKey: FAL_KEY });
+  const dir = mkdtempSync(join(tmpdir(), 'animate-e2e-'));
+  const storeUrl = `sqlite://${join(dir, 'store.sqlite')}`;
+  const logs: string[] = [];
+  const destination = { write: (line: string) => void logs.push(line) };
+  const baseEnv = {
+    DISCORD_TOKEN: discord.botToken,
+    DISCORD_CLIENT_ID: discord.applicationId,
+    DISCORD_API_URL: discord.apiBase,
+    DISCORD_CDN_HOSTS: discord.cdnHost,
+    WAVESPEED_API_KEY: WS_KEY,
+    WAVESPEED_BASE_URL: wavespeed.baseUrl,
+    STORE_URL: storeUrl,
+    LOG_LEVEL: 'debug',
+  };
+  // The fakes finish a job in about 250 ms; tell the bot so, or it polls on a 59 s schedule.
+  const expectedRunMs = { 'wavespeed/ray-2-flash': 400, 'wavespeed/ray-2': 400, 'fal/ray-2-flash': 400 };
+  const boot = (extra: Record<string, string>) =>
+    startBot(loadConfig({ ...baseEnv, ...extra }), { logDestination: destination, expectedRunMs });
+  const world: World = {
+    discord,
+    wavespeed,
+    fal,
+    bot: await boot(env),
+    member: discord.addUser({ username: 'member' }),
+    logs,
+    storeUrl,
+    animate(opts = {}) {
+      const attachment = discord.addAttachment({
+        filename: opts.filename ?? 'cat.png',
+        bytes: opts.image ?? PNG,
+        contentType: 'image/png',
+      });
+      return discord.sendCommand({
+        name: 'animate',
+        user: opts.user ?? world.member,
+        ...(opts.channelId ? { channelId: opts.channelId } : {}),
+        attachments: [attachment],
+        options: [
+          { name: 'image', type: 11, value: attachment.id },
+          { name: 'prompt', type: 3, value: opts.prompt ?? 'the cat slowly blinks' },
+          ...(opts.options ?? []),
+        ],
+      });
+    },
+    async restart(extra = env) {
+      await world.bot.stop();
+      world.bot = await boot(extra);
+    },
+    async close() {
+      await world.bot.stop();
+      await Promise.all([discord.close(), wavespeed.close(), fal.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
+
+/** Every secret the bot holds; none may ever appear in a log line or a Discord request. */
+export function secretsOf(world: World): string[] {
+  const tokens = world.discord.interactions.map((i) => i.token);
+  return [world.discord.botToken, WS_KEY, FAL_KEY, ...tokens];
+}

@@ -1,0 +1,119 @@
+// `npm start` as an operator runs it: a real child process, the .env file, the default store
+// under ./data/, a clean exit on SIGTERM, and one readable line when a setting is missing.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeDiscord, type FakeDiscord } from '../fakes/discord/index.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** A fresh project folder that shares this checkout's code and node_modules. */
+function projectCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'animate-start-'));
+  for (const entry of ['package.json', 'src', 'node_modules', 'tsconfig.json']) {
+    symlinkSync(join(ROOT, entry), join(dir, entry));
+  }
+  return dir;
+}
+
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG'];
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of keep) if (process.env[key] !== undefined) env[key] = process.env[key];
+  return { ...env, ...extra };
+}
+
+interface Run {
+  stdout: string;
+  stderr: string;
+  /** npm's own exit code. */
+  exit: Promise<number | null>;
+  /** Resolves when every process holding the output (npm and the bot) has exited. */
+  closed: Promise<void>;
+  /** Signals npm only. */
+  kill(signal: NodeJS.Signals): void;
+  /** Signals the whole process group, as a terminal, systemd or Docker would. */
+  killGroup(signal: NodeJS.Signals): void;
+}
+
+function npmStart(cwd: string, env: NodeJS.ProcessEnv): Run {
+  const child = spawn('npm', ['start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const run: Run = {
+    stdout: '',
+    stderr: '',
+    exit: new Promise((res) => child.on('exit', (code) => res(code))),
+    closed: new Promise((res) => child.on('close', () => res())),
+    kill: (signal) => child.kill(signal),
+    killGroup: (signal) => child.pid !== undefined && process.kill(-child.pid, signal),
+  };
+  child.stdout.on('data', (d: Buffer) => (run.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (run.stderr += d.toString()));
+  return run;
+}
+
+const dirs: string[] = [];
+let discord: FakeDiscord | undefined;
+afterEach(async () => {
+  await discord?.close();
+  discord = undefined;
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('exits non-zero with one line naming DISCORD_TOKEN when it is missing', async () => {
+    const dir = projectCopy();
+    dirs.push(dir);
+    writeFileSync(join(dir, '.env'), 'DISCORD_CLIENT_ID=123456789012345678\nWAVESPEED_API_KEY=k\n');
+    const run = npmStart(dir, cleanEnv({}));
+    expect(await run.exit).not.toBe(0);
+    const ours = run.stderr.split('\n').filter((l) => l.startsWith('animate:'));
+    expect(ours).toEqual(['animate: DISCORD_TOKEN is required']);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  }, 30_000);
+
+  it('starts from a .env with only the token, client id and WaveSpeed key, on SQLite under ./data/', async () => {
+    discord = await startFakeDiscord();
+    const dir = projectCopy();
+    dirs.push(dir);
+    writeFileSync(
+      join(dir, '.env'),
+      `DISCORD_TOKEN=${discord.botToken}\nDISCORD_CLIENT_ID=${discord.applicationId}\nWAVESPEED_API_KEY=ws-key\n`,
+    );
+    // The only thing from outside the .env: where "Discord" is, because tests never leave loopback.
+    const run = npmStart(dir, cleanEnv({ DISCORD_API_URL: discord.apiBase }));
+    const fake = discord;
+    await fake.waitFor(() => fake.gatewayReady, 20_000);
+    await fake.waitFor(() => run.stdout.includes('bot ready'), 10_000);
+    expect(existsSync(join(dir, 'data', 'animate.sqlite'))).toBe(true);
+    const ready = run.stdout.split('\n').find((l) => l.includes('bot ready')) ?? '';
+    expect(ready).toContain('sqlite');
+    expect(run.stdout).not.toContain(discord.botToken);
+
+    run.killGroup('SIGTERM');
+    await run.closed;
+    expect(run.stdout).toContain('"msg":"shutting down"');
+    expect(run.stdout).toContain('"msg":"stopped"');
+  }, 40_000);
+
+  it('stops the bot when npm is killed alone (npm does not pass SIGTERM on)', async () => {
+    discord = await startFakeDiscord();
+    const dir = projectCopy();
+    dirs.push(dir);
+    const fake = discord;
+    const run = npmStart(
+      dir,
+      cleanEnv({
+        DISCORD_TOKEN: fake.botToken,
+        DISCORD_CLIENT_ID: fake.applicationId,
+        DISCORD_API_URL: fake.apiBase,
+      }),
+    );
+    await fake.waitFor(() => run.stdout.includes('bot ready'), 20_000);
+    run.kill('SIGTERM');
+    await run.closed;
+    expect(run.stdout).toContain('the process that started the bot is gone');
+    expect(run.stdout).toContain('"msg":"stopped"');
+  }, 40_000);
+});

@@ -1,0 +1,167 @@
+// Builders for the guild-side API objects (channels, threads, members, roles, the GUILD_CREATE guild).
+import type { FakeChannel, FakeUser, ThreadRecord } from './types.js';
+
+const bit = (n: number): bigint => 1n << BigInt(n);
+
+/** Everything a bot needs in a normal server: view, send, embed, attach, react, history, threads, commands. */
+export const EVERYONE_PERMISSIONS = [0, 6, 10, 11, 14, 15, 16, 18, 26, 31, 35, 36, 38]
+  .map(bit)
+  .reduce((a, b) => a | b, 0n)
+  .toString();
+
+/** Denied on channels created with `allowThreads: false`, so discord.js's own permission math agrees with REST. */
+const THREAD_PERMISSIONS = (bit(35) | bit(36)).toString();
+
+export const ChannelType = {
+  Text: 0,
+  DM: 1,
+  Announcement: 5,
+  AnnouncementThread: 10,
+  PublicThread: 11,
+  PrivateThread: 12,
+  Forum: 15,
+} as const;
+
+export const isThread = (c: FakeChannel): boolean => c.type === 10 || c.type === 11 || c.type === 12;
+
+export function guildChannel(
+  id: string,
+  guildId: string,
+  opts: { name: string; type: number; position: number; allowThreads: boolean },
+): FakeChannel {
+  return {
+    id,
+    type: opts.type,
+    guild_id: guildId,
+    name: opts.name,
+    position: opts.position,
+    parent_id: null,
+    topic: null,
+    permission_overwrites: opts.allowThreads
+      ? []
+      : [{ id: guildId, type: 0, allow: '0', deny: THREAD_PERMISSIONS }],
+    rate_limit_per_user: 0,
+    nsfw: false,
+    last_message_id: null,
+    flags: 0,
+    default_auto_archive_duration: 1440,
+    ...(opts.type === ChannelType.Forum ? { available_tags: [] } : {}),
+  };
+}
+
+export function dmChannel(id: string, recipient: FakeUser): FakeChannel {
+  return { id, type: ChannelType.DM, last_message_id: null, flags: 0, recipients: [recipient] };
+}
+
+export function threadChannel(
+  id: string,
+  parent: FakeChannel,
+  opts: { name: string; type: number; ownerId: string; autoArchive: number },
+): FakeChannel {
+  const now = new Date().toISOString();
+  return {
+    id,
+    type: opts.type,
+    name: opts.name,
+    ...(parent.guild_id === undefined ? {} : { guild_id: parent.guild_id }),
+    parent_id: parent.id,
+    owner_id: opts.ownerId,
+    last_message_id: null,
+    message_count: 0,
+    member_count: 1,
+    total_message_sent: 0,
+    rate_limit_per_user: 0,
+    flags: 0,
+    thread_metadata: {
+      archived: false,
+      auto_archive_duration: opts.autoArchive,
+      archive_timestamp: now,
+      locked: false,
+      create_timestamp: now,
+    },
+    member: { id, user_id: opts.ownerId, join_timestamp: now, flags: 0 },
+  };
+}
+
+export function memberOf(user: FakeUser, joinedAt: string): Record<string, unknown> {
+  return {
+    user,
+    nick: null,
+    avatar: null,
+    roles: [],
+    joined_at: joinedAt,
+    deaf: false,
+    mute: false,
+    flags: 0,
+    pending: false,
+  };
+}
+
+export interface GuildSnapshot {
+  id: string;
+  name: string;
+  ownerId: string;
+  createdAt: string;
+  users: FakeUser[];
+  channels: FakeChannel[];
+  threads: ThreadRecord[];
+}
+
+/** The full guild sent in GUILD_CREATE (and, minus the gateway-only lists, from GET /guilds/{id}). */
+export function guildPayload(g: GuildSnapshot): Record<string, unknown> {
+  return {
+    id: g.id,
+    name: g.name,
+    icon: null,
+    splash: null,
+    discovery_splash: null,
+    banner: null,
+    description: null,
+    owner_id: g.ownerId,
+    afk_channel_id: null,
+    afk_timeout: 300,
+    verification_level: 0,
+    default_message_notifications: 1,
+    explicit_content_filter: 0,
+    mfa_level: 0,
+    nsfw_level: 0,
+    premium_tier: 0,
+    premium_subscription_count: 0,
+    preferred_locale: 'en-US',
+    system_channel_id: g.channels[0]?.id ?? null,
+    system_channel_flags: 0,
+    rules_channel_id: null,
+    public_updates_channel_id: null,
+    max_members: 500000,
+    features: [],
+    roles: [
+      {
+        id: g.id,
+        name: '@everyone',
+        color: 0,
+        hoist: false,
+        icon: null,
+        unicode_emoji: null,
+        position: 0,
+        permissions: EVERYONE_PERMISSIONS,
+        managed: false,
+        mentionable: false,
+        flags: 0,
+      },
+    ],
+    emojis: [],
+    stickers: [],
+    joined_at: g.createdAt,
+    large: false,
+    unavailable: false,
+    member_count: g.users.length,
+    members: g.users.map((u) => memberOf(u, g.createdAt)),
+    channels: g.channels,
+    threads: g.threads.map((t) => t.channel),
+    presences: [],
+    voice_states: [],
+    stage_instances: [],
+    guild_scheduled_events: [],
+    soundboard_sounds: [],
+  };
+}

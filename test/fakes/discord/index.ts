@@ -1,0 +1,229 @@
+// A fake Discord (REST + CDN + gateway) on 127.0.0.1 for driving a real discord.js client in tests.
+// `startFakeDiscord()` is the entry point; see the FakeDiscord members for what tests can do and read.
+import type { Server } from 'node:http';
+import { expireAttachment, publishAttachment } from './cdn.js';
+import { memberOf } from './guild.js';
+import type { FakeInteraction } from './interaction.js';
+import { buildMessage, storeMessage } from './messages.js';
+import { addReaction, parseEmoji } from './routes/reactions.js';
+import { startServer } from './server.js';
+import { sendCommand, type SendCommandInput } from './slash.js';
+import type {
+  DispatchedEvent,
+  DroppedEvent,
+  FakeAttachment,
+  FakeChannel,
+  FakeDiscordOptions,
+  FakeUser,
+  InjectedFault,
+  ReactionEmoji,
+  RecordedRequest,
+  StoredCommand,
+  StoredMessage,
+  ThreadRecord,
+} from './types.js';
+import { waitFor } from './wait.js';
+import { World } from './world.js';
+
+export type * from './types.js';
+export type { FakeInteraction, InteractionCallback, ReplySummary } from './interaction.js';
+export type { CommandOptionInput, SendCommandInput } from './slash.js';
+
+const DEFAULTS = {
+  botToken: 'fake-bot-token',
+  heartbeatIntervalMs: 41_250,
+  enforceIntents: true,
+  uploadLimitBytes: 10 * 1024 * 1024,
+} as const;
+
+export class FakeDiscord {
+  readonly apiBase: string;
+  readonly cdnBase: string;
+  readonly cdnHost: string;
+
+  constructor(
+    private readonly world: World,
+    private readonly server: Server,
+    port: number,
+  ) {
+    this.apiBase = `http://127.0.0.1:${port}/api`;
+    this.cdnBase = `http://127.0.0.1:${port}/cdn`;
+    this.cdnHost = `127.0.0.1:${port}`;
+  }
+
+  get botToken(): string {
+    return this.world.botToken;
+  }
+  get botUser(): FakeUser {
+    return this.world.botUser;
+  }
+  get applicationId(): string {
+    return this.world.botUser.id;
+  }
+  get guildId(): string {
+    return this.world.guildId;
+  }
+  get channelId(): string {
+    return this.world.channelId;
+  }
+  get commands(): StoredCommand[] {
+    return this.world.commands;
+  }
+  get guildCommands(): StoredCommand[] {
+    return this.world.guildCommands;
+  }
+  get requests(): RecordedRequest[] {
+    return this.world.requests;
+  }
+  get unknownRoutes(): RecordedRequest[] {
+    return this.world.unknownRoutes;
+  }
+  get dispatched(): DispatchedEvent[] {
+    return this.world.dispatched;
+  }
+  /** Events not delivered: intent missing from IDENTIFY, or no gateway session. */
+  get dropped(): DroppedEvent[] {
+    return this.world.dropped;
+  }
+  get threads(): ThreadRecord[] {
+    return this.world.threads;
+  }
+  get interactions(): FakeInteraction[] {
+    return [...this.world.interactions.values()];
+  }
+  /** True while the bot has a READY gateway session. */
+  get gatewayReady(): boolean {
+    return this.world.gateway.isReady();
+  }
+
+  addUser(opts: { username?: string; bot?: boolean } = {}): FakeUser {
+    const user = this.world.makeUser(opts.username ?? `user${this.world.users.size}`, opts.bot ?? false);
+    if (this.gatewayReady) {
+      const member = memberOf(user, this.world.createdAt);
+      this.world.dispatch('GUILD_MEMBER_ADD', { ...member, guild_id: this.world.guildId });
+    }
+    return user;
+  }
+
+  addChannel(opts: { name?: string; type?: number; allowThreads?: boolean } = {}): FakeChannel {
+    const channel = this.world.addChannel(opts);
+    if (this.gatewayReady) this.world.dispatch('CHANNEL_CREATE', channel);
+    return channel;
+  }
+
+  dmChannelFor(userId: string): FakeChannel {
+    return this.world.dmChannelFor(userId);
+  }
+
+  /** Sends to this user's DM channel answer 403 / 50007 from now on. */
+  blockDms(userId: string): void {
+    this.world.blockedDms.add(userId);
+  }
+
+  addAttachment(opts: {
+    filename: string;
+    bytes: Buffer;
+    contentType?: string;
+    channelId?: string;
+  }): FakeAttachment {
+    const { bytes: _b, ...attachment } = publishAttachment(this.world, {
+      channelId: opts.channelId ?? this.world.channelId,
+      filename: opts.filename,
+      bytes: opts.bytes,
+      contentType: opts.contentType,
+      ephemeral: true,
+    });
+    return attachment;
+  }
+
+  /** The attachment's URLs answer 404 from now on (POST /attachments/refresh-urls issues a new one). */
+  expireAttachment(id: string): void {
+    expireAttachment(this.world, id);
+  }
+
+  /** A message a person posted (before the bot started, if called before login); dispatched if connected. */
+  addMessage(opts: {
+    author: FakeUser;
+    channelId?: string;
+    content?: string;
+    embeds?: unknown[];
+  }): StoredMessage {
+    const channel = this.world.channel(opts.channelId ?? this.world.channelId);
+    const message = buildMessage(
+      this.world,
+      { json: { content: opts.content ?? '', embeds: opts.embeds ?? [] }, files: [] },
+      { author: opts.author, channel, uploadLimit: this.world.uploadLimitBytes, allowedFlags: 0 },
+    );
+    storeMessage(this.world, message);
+    return message;
+  }
+
+  sendCommand(input: SendCommandInput): Promise<FakeInteraction> {
+    return sendCommand(this.world, input);
+  }
+
+  /** Every existing interaction token answers 401 / 50027 from now on, as after 15 minutes. */
+  expireInteractionTokens(): void {
+    for (const interaction of this.world.interactions.values()) interaction.expired = true;
+  }
+
+  /** A person reacts; `emoji` is a unicode emoji or `name:id`. The message must exist in the fake. */
+  react(opts: {
+    user: FakeUser;
+    channelId?: string;
+    messageId: string;
+    emoji: string | ReactionEmoji;
+  }): void {
+    const channelId = opts.channelId ?? this.world.channelId;
+    const message = this.world.messagesIn(channelId).find((m) => m.id === opts.messageId);
+    if (message === undefined) throw new Error(`react: no message ${opts.messageId} in channel ${channelId}`);
+    const emoji = typeof opts.emoji === 'string' ? parseEmoji(opts.emoji) : opts.emoji;
+    addReaction(this.world, opts.user, message, emoji);
+  }
+
+  /** Messages in creation order, with what was sent (allowed_mentions, nonce, attachment bytes). */
+  messagesIn(channelId: string): StoredMessage[] {
+    return [...this.world.messagesIn(channelId)];
+  }
+
+  /** The next request matching method and path (decoded, e.g. /api/v10/channels/1/messages) gets this answer. */
+  failNext(method: string, path: RegExp, fault: InjectedFault): void {
+    this.world.faults.push({ ...fault, method: method.toUpperCase(), path });
+  }
+
+  waitFor<T>(fn: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+    return waitFor(fn, timeoutMs, () => this.describeRecent());
+  }
+
+  async close(): Promise<void> {
+    this.world.gateway.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private describeRecent(): string {
+    const requests = this.world.requests.slice(-8).map((r) => `  ${r.method} ${r.path} → ${r.status ?? '…'}`);
+    const events = this.world.dispatched.slice(-8).map((e) => `  ${e.t}`);
+    const dropped = this.world.dropped.slice(-5).map((e) => `  ${e.t} (${e.reason})`);
+    return [
+      `recent requests:`,
+      ...requests,
+      `recent dispatches:`,
+      ...events,
+      `recent drops:`,
+      ...dropped,
+    ].join('\n');
+  }
+}
+
+export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
+  const world = new World({
+    botToken: options.botToken ?? DEFAULTS.botToken,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs,
+    enforceIntents: options.enforceIntents ?? DEFAULTS.enforceIntents,
+    uploadLimitBytes: options.uploadLimitBytes ?? DEFAULTS.uploadLimitBytes,
+  });
+  const { server, port } = await startServer(world);
+  world.baseUrl = `http://127.0.0.1:${port}`;
+  return new FakeDiscord(world, server, port);
+}

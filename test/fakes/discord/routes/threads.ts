@@ -1,0 +1,122 @@
+// Thread routes: start a thread from a message (thread id = message id, one per message) or
+// without one (forum posts carry their starter message); THREAD_CREATE is dispatched either way.
+import { ChannelType, isThread, threadChannel } from '../guild.js';
+import { ApiError, bodyObject, isRecord, ok } from '../http.js';
+import { buildMessage, SENDABLE_FLAGS, storeMessage, toApiMessage } from '../messages.js';
+import { route, type Route } from '../router.js';
+import type { FakeChannel } from '../types.js';
+import { formError, validateAutoArchive, validateThreadName } from '../validation.js';
+import type { World } from '../world.js';
+
+function assertThreadable(world: World, channel: FakeChannel): void {
+  if (channel.type === ChannelType.DM || isThread(channel)) {
+    throw new ApiError(400, 50024, 'Cannot execute action on this channel type');
+  }
+  if (world.noThreads.has(channel.id)) throw new ApiError(403, 50013, 'Missing Permissions');
+}
+
+interface ThreadSpec {
+  id: string;
+  name: string;
+  type: number;
+  autoArchive: number;
+  starterMessageId: string | null;
+}
+
+function createThread(world: World, parent: FakeChannel, spec: ThreadSpec): FakeChannel {
+  const channel = threadChannel(spec.id, parent, {
+    name: spec.name,
+    type: spec.type,
+    ownerId: world.botUser.id,
+    autoArchive: spec.autoArchive,
+  });
+  world.channels.set(channel.id, channel);
+  world.threads.push({
+    id: channel.id,
+    parentId: parent.id,
+    starterMessageId: spec.starterMessageId,
+    name: spec.name,
+    type: spec.type,
+    ownerId: world.botUser.id,
+    channel,
+  });
+  world.dispatch('THREAD_CREATE', { ...channel, newly_created: true });
+  return channel;
+}
+
+function readSpec(body: Record<string, unknown>): { name: string; autoArchive: number } {
+  validateThreadName(body.name);
+  validateAutoArchive(body.auto_archive_duration);
+  const autoArchive = typeof body.auto_archive_duration === 'number' ? body.auto_archive_duration : 1440;
+  return { name: String(body.name), autoArchive };
+}
+
+export const threadRoutes: Route[] = [
+  route('POST', /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/, 'bot', ({ world, params, body }) => {
+    const parent = world.channel(params[0] ?? '');
+    if (parent.type === ChannelType.Forum)
+      throw new ApiError(400, 50024, 'Cannot execute action on this channel type');
+    assertThreadable(world, parent);
+    const message = world.message(parent.id, params[1] ?? '');
+    const spec = readSpec(bodyObject(body));
+    if (message.thread_id !== undefined || world.channels.has(message.id)) {
+      throw new ApiError(400, 160004, 'A thread has already been created for this message');
+    }
+    const type =
+      parent.type === ChannelType.Announcement ? ChannelType.AnnouncementThread : ChannelType.PublicThread;
+    const thread = createThread(world, parent, {
+      ...spec,
+      id: message.id,
+      type,
+      starterMessageId: message.id,
+    });
+    message.thread_id = thread.id;
+    return ok(thread, 201);
+  }),
+  route('POST', /^\/channels\/(\d+)\/threads$/, 'bot', ({ world, params, body }) => {
+    const parent = world.channel(params[0] ?? '');
+    assertThreadable(world, parent);
+    const json = bodyObject(body);
+    const spec = readSpec(json);
+    if (parent.type !== ChannelType.Forum) {
+      const announcement = parent.type === ChannelType.Announcement;
+      const requested = typeof json.type === 'number' ? json.type : ChannelType.PrivateThread;
+      const type = announcement ? ChannelType.AnnouncementThread : requested;
+      if (!announcement && type !== ChannelType.PublicThread && type !== ChannelType.PrivateThread) {
+        throw formError(['type'], 'BASE_TYPE_CHOICES', 'Value must be one of {11, 12}.');
+      }
+      return ok(
+        createThread(world, parent, { ...spec, id: world.nextId(), type, starterMessageId: null }),
+        201,
+      );
+    }
+    // A forum post: the thread and its starter message share an id.
+    if (!isRecord(json.message)) throw formError(['message'], 'BASE_TYPE_REQUIRED', 'This field is required');
+    const id = world.nextId();
+    const draft = threadChannel(id, parent, {
+      name: spec.name,
+      type: ChannelType.PublicThread,
+      ownerId: world.botUser.id,
+      autoArchive: spec.autoArchive,
+    });
+    const starter = buildMessage(
+      world,
+      { json: json.message, files: body.files },
+      {
+        id,
+        author: world.botUser,
+        channel: draft,
+        uploadLimit: world.uploadLimitBytes,
+        allowedFlags: SENDABLE_FLAGS,
+      },
+    );
+    const thread = createThread(world, parent, {
+      ...spec,
+      id,
+      type: ChannelType.PublicThread,
+      starterMessageId: id,
+    });
+    storeMessage(world, starter);
+    return ok({ ...thread, message: toApiMessage(world, starter) }, 201);
+  }),
+];

@@ -1,0 +1,184 @@
+// The fake's state: users, the guild and its channels, messages, threads, interactions, commands,
+// CDN files, and the logs tests read. Route handlers receive it and change it.
+import { randomBytes } from 'node:crypto';
+import { Gateway, type GatewayHost } from './gateway.js';
+import { ChannelType, dmChannel, guildChannel, guildPayload, memberOf } from './guild.js';
+import { ApiError } from './http.js';
+import type { FakeInteraction } from './interaction.js';
+import { createSnowflakes } from './snowflake.js';
+import type {
+  DispatchedEvent,
+  DroppedEvent,
+  FakeChannel,
+  FakeUser,
+  InjectedFault,
+  RecordedRequest,
+  StoredCommand,
+  StoredMessage,
+  ThreadRecord,
+} from './types.js';
+
+export interface WorldOptions {
+  botToken: string;
+  heartbeatIntervalMs: number;
+  enforceIntents: boolean;
+  uploadLimitBytes: number;
+}
+
+export interface CdnEntry {
+  id: string;
+  channelId: string;
+  filename: string;
+  bytes: Buffer;
+  contentType: string | undefined;
+  /** The `hm` values accepted; emptied when a test expires the file. */
+  signatures: Set<string>;
+}
+
+export interface PendingFault extends InjectedFault {
+  method: string;
+  path: RegExp;
+}
+
+export class World implements GatewayHost {
+  readonly nextId = createSnowflakes();
+  readonly createdAt = new Date().toISOString();
+  readonly signingKey = randomBytes(32);
+  readonly botUser: FakeUser;
+  /** A person owns the guild so discord.js computes the bot's permissions instead of granting all. */
+  readonly owner: FakeUser;
+  readonly guildId: string;
+  readonly channelId: string;
+  readonly users = new Map<string, FakeUser>();
+  readonly channels = new Map<string, FakeChannel>();
+  readonly dmByUser = new Map<string, string>();
+  readonly blockedDms = new Set<string>();
+  readonly noThreads = new Set<string>();
+  readonly messages = new Map<string, StoredMessage[]>();
+  readonly threads: ThreadRecord[] = [];
+  readonly interactions = new Map<string, FakeInteraction>();
+  readonly commands: StoredCommand[] = [];
+  readonly guildCommands: StoredCommand[] = [];
+  readonly cdn = new Map<string, CdnEntry>();
+  readonly requests: RecordedRequest[] = [];
+  readonly unknownRoutes: RecordedRequest[] = [];
+  readonly dispatched: DispatchedEvent[] = [];
+  readonly dropped: DroppedEvent[] = [];
+  readonly faults: PendingFault[] = [];
+  readonly gateway: Gateway;
+  baseUrl = 'http://127.0.0.1:0';
+
+  constructor(private readonly options: WorldOptions) {
+    this.botUser = this.makeUser('fake-bot', true);
+    this.owner = this.makeUser('guild-owner', false);
+    this.guildId = this.nextId();
+    this.channelId = this.addChannel({ name: 'general' }).id;
+    this.gateway = new Gateway(this);
+  }
+
+  get botToken(): string {
+    return this.options.botToken;
+  }
+  get heartbeatIntervalMs(): number {
+    return this.options.heartbeatIntervalMs;
+  }
+  get enforceIntents(): boolean {
+    return this.options.enforceIntents;
+  }
+  get uploadLimitBytes(): number {
+    return this.options.uploadLimitBytes;
+  }
+
+  gatewayUrl(): string {
+    return this.baseUrl.replace(/^http/, 'ws') + '/gateway';
+  }
+
+  makeUser(username: string, bot: boolean): FakeUser {
+    const user: FakeUser = {
+      id: this.nextId(),
+      username,
+      discriminator: bot ? '0001' : '0',
+      global_name: bot ? null : username,
+      avatar: null,
+      bot,
+      public_flags: 0,
+    };
+    this.users.set(user.id, user);
+    return user;
+  }
+
+  addChannel(opts: { name?: string; type?: number; allowThreads?: boolean }): FakeChannel {
+    const type = opts.type ?? ChannelType.Text;
+    if (type !== ChannelType.Text && type !== ChannelType.Announcement && type !== ChannelType.Forum) {
+      throw new Error(`addChannel supports types 0, 5 and 15, not ${type}`);
+    }
+    const position = [...this.channels.values()].filter((c) => c.guild_id !== undefined).length;
+    const channel = guildChannel(this.nextId(), this.guildId, {
+      name: opts.name ?? `channel-${position}`,
+      type,
+      position,
+      allowThreads: opts.allowThreads ?? true,
+    });
+    this.channels.set(channel.id, channel);
+    if (opts.allowThreads === false) this.noThreads.add(channel.id);
+    return channel;
+  }
+
+  dmChannelFor(userId: string): FakeChannel {
+    const existing = this.dmByUser.get(userId);
+    if (existing !== undefined) return this.channel(existing);
+    const channel = dmChannel(this.nextId(), this.user(userId));
+    this.channels.set(channel.id, channel);
+    this.dmByUser.set(userId, channel.id);
+    return channel;
+  }
+
+  user(id: string): FakeUser {
+    const user = this.users.get(id);
+    if (user === undefined) throw new ApiError(404, 10013, 'Unknown User');
+    return user;
+  }
+
+  channel(id: string): FakeChannel {
+    const channel = this.channels.get(id);
+    if (channel === undefined) throw new ApiError(404, 10003, 'Unknown Channel');
+    return channel;
+  }
+
+  messagesIn(channelId: string): StoredMessage[] {
+    let list = this.messages.get(channelId);
+    if (list === undefined) {
+      list = [];
+      this.messages.set(channelId, list);
+    }
+    return list;
+  }
+
+  message(channelId: string, messageId: string): StoredMessage {
+    const message = this.messagesIn(channelId).find((m) => m.id === messageId);
+    if (message === undefined) throw new ApiError(404, 10008, 'Unknown Message');
+    return message;
+  }
+
+  members(): Record<string, unknown>[] {
+    return [...this.users.values()].map((u) => memberOf(u, this.createdAt));
+  }
+
+  guildPayload(): Record<string, unknown> {
+    return guildPayload({
+      id: this.guildId,
+      name: 'Fake Guild',
+      ownerId: this.owner.id,
+      createdAt: this.createdAt,
+      users: [...this.users.values()],
+      channels: [...this.channels.values()].filter(
+        (c) => c.guild_id !== undefined && c.thread_metadata === undefined,
+      ),
+      threads: this.threads,
+    });
+  }
+
+  dispatch(t: string, d: object): void {
+    this.gateway.dispatch(t, d);
+  }
+}

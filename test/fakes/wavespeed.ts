@@ -1,0 +1,464 @@
+// A fake WaveSpeed API on 127.0.0.1 (provider-protocols.md §1.9): submit, poll with a
+// time-driven status timeline, ticket and multipart uploads, output files, and fault knobs.
+import { randomBytes } from 'node:crypto';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Request } from 'undici';
+import { z } from 'zod';
+
+type Outcome =
+  | { status: 'failed' | 'cancelled' | 'timeout' | 'deleted'; code?: number; error?: string }
+  | { nsfw: true }
+  | { videoBytes: Buffer }
+  | { runMs: number };
+type PollFault =
+  { status: number; retryAfter?: number | string; body?: unknown } | { reset: true } | { delayMs: number };
+type SubmitFault =
+  | { status: number; createTask?: boolean; retryAfter?: number }
+  | { reset: true; createTask?: boolean }
+  | { delayMs: number };
+
+export interface FakeTask {
+  id: string;
+  endpoint: string;
+  input: z.infer<typeof submitBody>;
+  createdAt: number;
+  queuedMs: number;
+  runMs: number;
+  /** Set to the terminal state on creation; shown once the timeline reaches it. */
+  end:
+    | { status: 'completed' }
+    | { status: 'failed' | 'cancelled' | 'timeout' | 'deleted'; code?: number; error: string };
+  nsfw: boolean;
+  videoBytes: Buffer;
+  held: boolean;
+  completedNow: boolean;
+}
+
+export interface FakeWaveSpeed {
+  baseUrl: string;
+  submissions: {
+    endpoint: string;
+    body: unknown;
+    headers: Record<string, string>;
+    taskId?: string;
+    at: number;
+  }[];
+  polls: { id: string; at: number; answered: number; status?: string }[];
+  requests: { method: string; path: string; headers: Record<string, string>; at: number }[];
+  uploads: { filename: string; contentType: string; bytes: Buffer; url: string }[];
+  tasks: Map<string, FakeTask>;
+  failPolls(...faults: PollFault[]): void;
+  failSubmit(fault: SubmitFault): void;
+  /** Applies to the next created task; several calls queue up, one per task. */
+  nextOutcome(outcome: Outcome): void;
+  setRunMs(ms: number): void;
+  completeNow(id: string): void;
+  /** With an id, keeps that task from finishing; without, every current and future task. */
+  hold(id?: string): void;
+  /** With an id, lets that task finish; without, releases every task and stops holding new ones. */
+  release(id?: string): void;
+  /** Status the task shows right now. */
+  statusOf(id: string): string | undefined;
+  close(): Promise<void>;
+}
+
+export interface FakeWaveSpeedOptions {
+  apiKey?: string;
+  runMs?: number;
+  queuedMs?: number;
+  videoBytes?: Buffer;
+  /** False makes POST /api/v3/media/uploads answer 404, as a server with only the binary upload would. */
+  uploadTicket?: boolean;
+}
+
+const MODELS = new Set(['luma/ray-2-flash-i2v', 'luma/ray-2-i2v']);
+const FAKE_MP4 = Buffer.concat([
+  Buffer.from([0, 0, 0, 0x18]),
+  Buffer.from('ftypisom'),
+  Buffer.from([0, 0, 2, 0]),
+  Buffer.from('isommp42'),
+  Buffer.from([0, 0, 0, 8]),
+  Buffer.from('free'),
+]);
+
+export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promise<FakeWaveSpeed> {
+  const apiKey = opts.apiKey ?? 'ws-test-key';
+  const queuedMs = opts.queuedMs ?? 50;
+  let runMs = opts.runMs ?? 200;
+  const defaultVideo = opts.videoBytes ?? FAKE_MP4;
+  const pollFaults: PollFault[] = [];
+  const submitFaults: SubmitFault[] = [];
+  const outcomes: Outcome[] = [];
+  const tickets = new Map<
+    string,
+    { filename: string; size: number; contentType: string; downloadUrl: string }
+  >();
+  const files = new Map<string, { contentType: string; bytes: Buffer }>();
+  const timers = new Set<NodeJS.Timeout>();
+  let holdAll = false;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) json(res, 500, { code: 500, message: String(error), data: null });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const fake: FakeWaveSpeed = {
+    baseUrl,
+    submissions: [],
+    polls: [],
+    requests: [],
+    uploads: [],
+    tasks: new Map(),
+    failPolls: (...faults) => void pollFaults.push(...faults),
+    failSubmit: (fault) => void submitFaults.push(fault),
+    nextOutcome: (outcome) => void outcomes.push(outcome),
+    setRunMs: (ms) => void (runMs = ms),
+    completeNow(id) {
+      const task = mustGet(id);
+      task.completedNow = true;
+      task.held = false;
+    },
+    hold(id) {
+      if (id !== undefined) mustGet(id).held = true;
+      else {
+        holdAll = true;
+        for (const task of fake.tasks.values()) if (!isTerminal(statusOf(task))) task.held = true;
+      }
+    },
+    release(id) {
+      if (id !== undefined) mustGet(id).held = false;
+      else {
+        holdAll = false;
+        for (const task of fake.tasks.values()) task.held = false;
+      }
+    },
+    statusOf: (id) => {
+      const task = fake.tasks.get(id);
+      return task && statusOf(task);
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return fake;
+
+  function mustGet(id: string): FakeTask {
+    const task = fake.tasks.get(id);
+    if (!task) throw new Error(`fake WaveSpeed: no task ${id}`);
+    return task;
+  }
+
+  function statusOf(task: FakeTask): string {
+    const elapsed = Date.now() - task.createdAt;
+    if (task.completedNow) return task.end.status;
+    if (elapsed < task.queuedMs) return 'created';
+    if (task.held || elapsed < task.runMs) return 'processing';
+    return task.end.status;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', baseUrl);
+    const headers = flat(req.headers);
+    const method = req.method ?? 'GET';
+    const at = Date.now();
+    fake.requests.push({ method, path: url.pathname, headers, at });
+    const body = await readBody(req);
+    const authorized = headers.authorization === `Bearer ${apiKey}`;
+    const path = url.pathname;
+
+    if (method === 'POST' && path.startsWith('/api/v3/') && MODELS.has(path.slice('/api/v3/'.length))) {
+      return submit(res, path.slice('/api/v3/'.length), body, headers, authorized, at);
+    }
+    const poll = /^\/api\/v3\/predictions\/([^/]+)(\/result)?$/.exec(path);
+    if (method === 'GET' && poll?.[1]) return answerPoll(res, decodeURIComponent(poll[1]), authorized, at);
+
+    if (method === 'POST' && path === '/api/v3/media/uploads') {
+      if (opts.uploadTicket === false) return json(res, 404, { code: 404, message: 'not found', data: null });
+      if (!authorized) return unauthorized(res);
+      const parsed = ticketBody.safeParse(parseJson(body));
+      if (!parsed.success) return invalid(res, problemOf(parsed.error));
+      const ticket = parsed.data;
+      const token = randomBytes(8).toString('hex');
+      const contentType = ticket.content_type ?? 'application/octet-stream';
+      const downloadUrl = `${baseUrl}/media/${token}/${encodeURIComponent(ticket.filename)}`;
+      tickets.set(token, { filename: ticket.filename, size: ticket.size, contentType, downloadUrl });
+      return json(res, 200, {
+        code: 200,
+        message: 'success',
+        data: {
+          type: 'image',
+          download_url: downloadUrl,
+          filename: ticket.filename,
+          size: ticket.size,
+          upload: {
+            method: 'PUT',
+            url: `${baseUrl}/signed/${token}?X-Signature=${randomBytes(6).toString('hex')}`,
+            headers: { 'Content-Type': contentType },
+          },
+        },
+      });
+    }
+    const signed = /^\/signed\/([0-9a-f]+)$/.exec(path);
+    if (method === 'PUT' && signed?.[1]) {
+      const ticket = tickets.get(signed[1]);
+      if (!ticket) return json(res, 404, { error: 'no such upload' });
+      // A signed URL is its own credential; real storage rejects a stray Authorization header.
+      if (headers.authorization !== undefined)
+        return json(res, 400, { error: 'unexpected Authorization header' });
+      if (headers['content-type'] !== ticket.contentType)
+        return json(res, 400, { error: 'content-type mismatch' });
+      if (body.length !== ticket.size) return json(res, 400, { error: 'size mismatch' });
+      tickets.delete(signed[1]);
+      store(ticket.filename, ticket.contentType, body, ticket.downloadUrl);
+      res.writeHead(200).end();
+      return;
+    }
+    if (method === 'POST' && path === '/api/v3/media/upload/binary') {
+      if (!authorized) return unauthorized(res);
+      const form = await new Request(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': headers['content-type'] ?? '' },
+        body,
+      })
+        .formData()
+        .catch(() => undefined);
+      const file = form?.get('file');
+      if (!file || typeof file === 'string') return invalid(res, 'multipart field "file" is required');
+      const bytes = Buffer.from(await file.arrayBuffer());
+      const downloadUrl = `${baseUrl}/media/${randomBytes(8).toString('hex')}/${encodeURIComponent(file.name)}`;
+      store(file.name, file.type || 'application/octet-stream', bytes, downloadUrl);
+      return json(res, 200, {
+        code: 200,
+        message: 'success',
+        data: { type: 'image', download_url: downloadUrl, filename: file.name, size: bytes.length },
+      });
+    }
+    if (method === 'GET' && path.startsWith('/media/')) {
+      const file = files.get(`${baseUrl}${path}`);
+      if (!file) return json(res, 404, { code: 404, message: 'not found', data: null });
+      res
+        .writeHead(200, { 'content-type': file.contentType, 'content-length': file.bytes.length })
+        .end(file.bytes);
+      return;
+    }
+    const output = /^\/files\/([^/]+)\.mp4$/.exec(path);
+    if (method === 'GET' && output?.[1]) {
+      const task = fake.tasks.get(output[1]);
+      if (!task || statusOf(task) !== 'completed') return json(res, 404, { code: 404, message: 'not found' });
+      res
+        .writeHead(200, { 'content-type': 'video/mp4', 'content-length': task.videoBytes.length })
+        .end(task.videoBytes);
+      return;
+    }
+    json(res, 404, { code: 404, message: `no route ${method} ${path}`, data: null });
+  }
+
+  async function submit(
+    res: ServerResponse,
+    endpoint: string,
+    raw: Buffer,
+    headers: Record<string, string>,
+    authorized: boolean,
+    at: number,
+  ): Promise<void> {
+    const body = parseJson(raw);
+    const parsed = submitBody.safeParse(body);
+    const record: FakeWaveSpeed['submissions'][number] = { endpoint, body, headers, at };
+    fake.submissions.push(record);
+    const fault = submitFaults.shift();
+    if (fault && 'delayMs' in fault) await sleep(fault.delayMs);
+    else if (fault) {
+      if (fault.createTask && parsed.success) record.taskId = createTask(endpoint, parsed.data, at).id;
+      if ('reset' in fault) return void res.destroy();
+      return json(res, fault.status, errorEnvelope(fault.status), retryAfter(fault.retryAfter));
+    }
+    if (!authorized) return unauthorized(res);
+    if (!parsed.success) return invalid(res, problemOf(parsed.error));
+    const task = createTask(endpoint, parsed.data, Date.now());
+    record.taskId = task.id;
+    json(res, 200, { code: 200, message: 'success', data: prediction(task) });
+  }
+
+  async function answerPoll(res: ServerResponse, id: string, authorized: boolean, at: number): Promise<void> {
+    const fault = pollFaults.shift();
+    if (fault && 'delayMs' in fault) await sleep(fault.delayMs);
+    else if (fault && 'reset' in fault) {
+      fake.polls.push({ id, at, answered: 0 });
+      return void res.destroy();
+    } else if (fault) {
+      fake.polls.push({ id, at, answered: fault.status });
+      return json(res, fault.status, fault.body ?? errorEnvelope(fault.status), retryAfter(fault.retryAfter));
+    }
+    if (!authorized) {
+      fake.polls.push({ id, at, answered: 401 });
+      return unauthorized(res);
+    }
+    const task = fake.tasks.get(id);
+    if (!task) {
+      fake.polls.push({ id, at, answered: 404 });
+      return json(res, 404, { code: 404, message: 'prediction not found' });
+    }
+    const data = prediction(task);
+    fake.polls.push({ id, at, answered: 200, status: data.status });
+    json(res, 200, { code: 200, message: 'success', data });
+  }
+
+  function createTask(endpoint: string, input: z.infer<typeof submitBody>, createdAt: number): FakeTask {
+    const task: FakeTask = {
+      id: randomBytes(16).toString('hex'),
+      endpoint,
+      input,
+      createdAt,
+      queuedMs,
+      runMs,
+      end: { status: 'completed' },
+      nsfw: false,
+      videoBytes: defaultVideo,
+      held: holdAll,
+      completedNow: false,
+    };
+    const outcome = outcomes.shift();
+    if (outcome && 'status' in outcome) {
+      const code = outcome.code ?? (outcome.status === 'failed' ? 1402 : undefined);
+      task.end = {
+        status: outcome.status,
+        error:
+          outcome.error ??
+          (outcome.status === 'failed'
+            ? 'Failed to download image from the provided URL.'
+            : `task ${outcome.status}`),
+        ...(code !== undefined ? { code } : {}),
+      };
+    } else if (outcome && 'nsfw' in outcome) task.nsfw = true;
+    else if (outcome && 'videoBytes' in outcome) task.videoBytes = outcome.videoBytes;
+    else if (outcome) task.runMs = outcome.runMs;
+    fake.tasks.set(task.id, task);
+    return task;
+  }
+
+  function prediction(task: FakeTask) {
+    const status = statusOf(task);
+    const elapsed = Math.max(0, Date.now() - task.createdAt - task.queuedMs);
+    const base = {
+      id: task.id,
+      model: task.endpoint,
+      status,
+      outputs: [] as string[],
+      urls: { get: `${baseUrl}/api/v3/predictions/${task.id}/result` },
+      has_nsfw_contents: [] as boolean[],
+      created_at: new Date(task.createdAt).toISOString(),
+      error: '',
+      executionTime: 0,
+      timings: { inference: 0 },
+    };
+    if (status === 'completed') {
+      return {
+        ...base,
+        outputs: [`${baseUrl}/files/${task.id}.mp4`],
+        has_nsfw_contents: [task.nsfw],
+        executionTime: elapsed,
+        timings: { inference: elapsed },
+      };
+    }
+    if (task.end.status !== 'completed' && status === task.end.status) {
+      return {
+        ...base,
+        error: task.end.error,
+        ...(task.end.code !== undefined ? { code: task.end.code } : {}),
+      };
+    }
+    return base;
+  }
+
+  function store(filename: string, contentType: string, bytes: Buffer, url: string): void {
+    files.set(url, { contentType, bytes });
+    fake.uploads.push({ filename, contentType, bytes, url });
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+  }
+}
+
+/** The documented model input; duration is accepted as an integer or, like an older docs page, a string. */
+const submitBody = z.object({
+  image: z.string().min(1),
+  prompt: z.string().min(1),
+  size: z.enum(['1280*720', '720*1280']).optional(),
+  duration: z.union([z.literal(5), z.literal(10), z.literal('5'), z.literal('10')]).optional(),
+});
+const ticketBody = z.object({
+  filename: z.string().min(1),
+  size: z.number().int(),
+  content_type: z.string().optional(),
+});
+
+function problemOf(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid body';
+}
+
+function isTerminal(status: string): boolean {
+  return ['completed', 'failed', 'cancelled', 'timeout', 'deleted'].includes(status);
+}
+
+function errorEnvelope(status: number) {
+  return { code: status, message: STATUS_CODES[status] ?? 'Error', data: null };
+}
+
+function retryAfter(value: number | string | undefined): Record<string, string> {
+  return value === undefined ? {} : { 'retry-after': String(value) };
+}
+
+function unauthorized(res: ServerResponse): void {
+  json(res, 401, { code: 401, message: 'Unauthorized', data: null });
+}
+
+function invalid(res: ServerResponse, message: string): void {
+  json(res, 400, { code: 400, message, data: null });
+}
+
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(text);
+}
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function flat(headers: IncomingMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined) out[key] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
