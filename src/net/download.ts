@@ -27,9 +27,11 @@ export async function download(
     await res.body.dump();
     return { ok: false, reason: 'http_status', status: res.statusCode };
   }
+  // Destroying an undici body emits an error; with no listener it would crash the process.
+  const abandon = () => res.body.on('error', () => undefined).destroy();
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > opts.maxBytes) {
-    res.body.destroy();
+    abandon();
     return { ok: false, reason: 'too_large', size: declared };
   }
   const chunks: Buffer[] = [];
@@ -38,7 +40,7 @@ export async function download(
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       total += chunk.length;
       if (total > opts.maxBytes) {
-        res.body.destroy();
+        abandon();
         return { ok: false, reason: 'too_large', size: undefined };
       }
       chunks.push(chunk);

@@ -18,6 +18,17 @@ export const PNG = Buffer.from(
 export const WS_KEY = 'ws-test-key-0123456789';
 export const FAL_KEY = 'fal-test-key-0123456789';
 
+export interface AnimateOptions {
+  prompt?: string;
+  image?: Buffer;
+  filename?: string;
+  user?: FakeUser;
+  options?: { name: string; type: number; value: string | number | boolean }[];
+  channelId?: string;
+  inDm?: boolean;
+  attachmentSizeLimit?: number;
+}
+
 export interface World {
   discord: FakeDiscord;
   wavespeed: FakeWaveSpeed;
@@ -79,6 +90,8 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
         name: 'animate',
         user: opts.user ?? world.member,
         ...(opts.channelId ? { channelId: opts.channelId } : {}),
+        ...(opts.inDm ? { inDm: true } : {}),
+        ...(opts.attachmentSizeLimit ? { attachmentSizeLimit: opts.attachmentSizeLimit } : {}),
         attachments: [attachment],
         options: [
           { name: 'image', type: 11, value: attachment.id },
