@@ -57,6 +57,7 @@ export function createLogger(opts: {
         },
       },
     },
-    opts.destination,
+    // Synchronous writes: the last lines before a crash or exit are the ones that matter.
+    opts.destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }

@@ -124,7 +124,36 @@ async function run(): Promise<void> {
     process.stderr.write(`animate: ${error.message}\n`);
     process.exit(1);
   }
-  let bot: Bot;
+  // Signals are handled from the first moment: a stop requested while starting is honoured
+  // as soon as the start finishes.
+  let bot: Bot | undefined;
+  let stoppingSince: number | undefined;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stoppingSince !== undefined) {
+      // A group kill delivers SIGTERM twice (the terminal's, then npm's forward): ignore echoes;
+      // a signal well after the first means "stop now".
+      if (Date.now() - stoppingSince > 2000) process.exit(1);
+      return;
+    }
+    stoppingSince = Date.now();
+    if (!bot) return;
+    const running = bot;
+    running.log.info({ signal }, 'shutting down');
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        running.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  watchParent(() => {
+    process.stderr.write('animate: the process that started the bot is gone; shutting down\n');
+    shutdown('SIGTERM');
+  });
+
   try {
     bot = await startBot(config);
   } catch (error) {
@@ -132,29 +161,15 @@ async function run(): Promise<void> {
     process.stderr.write(`animate: could not start: ${reason}\n`);
     process.exit(1);
   }
-  const shutdown = (signal: NodeJS.Signals) => {
-    bot.log.info({ signal }, 'shutting down');
-    // A second signal while we drain means "now".
-    process.once(signal, () => process.exit(1));
-    bot.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        bot.log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
-  watchParent(() => {
-    bot.log.warn('the process that started the bot is gone; shutting down');
+  if (stoppingSince !== undefined) {
+    stoppingSince = undefined;
     shutdown('SIGTERM');
-  });
+  }
 }
 
 /**
- * npm 11 exits on SIGTERM without passing it on, which would leave the bot running unseen
- * (and a restarted copy beside it). When our parent goes away, we stop too.
+ * When whatever started us dies without passing a signal on (npm killed with SIGKILL, a crashed
+ * supervisor), we would keep running unseen beside a restarted copy: stop when the parent goes.
  */
 function watchParent(onGone: () => void): void {
   const parent = process.ppid;

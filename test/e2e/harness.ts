@@ -29,6 +29,17 @@ export interface AnimateOptions {
   attachmentSizeLimit?: number;
 }
 
+export interface AnimateOptions {
+  prompt?: string;
+  image?: Buffer;
+  filename?: string;
+  user?: FakeUser;
+  options?: { name: string; type: number; value: string | number | boolean }[];
+  channelId?: string;
+  inDm?: boolean;
+  attachmentSizeLimit?: number;
+}
+
 export interface World {
   discord: FakeDiscord;
   wavespeed: FakeWaveSpeed;
@@ -38,14 +49,7 @@ export interface World {
   /** Every log line the bot wrote, as raw JSON text. */
   logs: string[];
   storeUrl: string;
-  animate(opts?: {
-    prompt?: string;
-    image?: Buffer;
-    filename?: string;
-    user?: FakeUser;
-    options?: { name: string; type: number; value: string | number }[];
-    channelId?: string;
-  }): ReturnType<FakeDiscord['sendCommand']>;
+  animate(opts?: AnimateOptions): ReturnType<FakeDiscord['sendCommand']>;
   restart(env?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }

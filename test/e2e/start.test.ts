@@ -97,7 +97,7 @@ describe('npm start', () => {
     expect(run.stdout).toContain('"msg":"stopped"');
   }, 40_000);
 
-  it('stops the bot when npm is killed alone (npm does not pass SIGTERM on)', async () => {
+  it('stops the bot when npm is killed alone', async () => {
     discord = await startFakeDiscord();
     const dir = projectCopy();
     dirs.push(dir);
@@ -113,7 +113,28 @@ describe('npm start', () => {
     await fake.waitFor(() => run.stdout.includes('bot ready'), 20_000);
     run.kill('SIGTERM');
     await run.closed;
-    expect(run.stdout).toContain('the process that started the bot is gone');
+    expect(await run.exit).toBe(0);
+    expect(run.stdout).toContain('"msg":"shutting down"');
+    expect(run.stdout).toContain('"msg":"stopped"');
+  }, 40_000);
+
+  it('stops the bot when npm dies without passing anything on (SIGKILL)', async () => {
+    discord = await startFakeDiscord();
+    const dir = projectCopy();
+    dirs.push(dir);
+    const fake = discord;
+    const run = npmStart(
+      dir,
+      cleanEnv({
+        DISCORD_TOKEN: fake.botToken,
+        DISCORD_CLIENT_ID: fake.applicationId,
+        DISCORD_API_URL: fake.apiBase,
+      }),
+    );
+    await fake.waitFor(() => run.stdout.includes('bot ready'), 20_000);
+    run.kill('SIGKILL');
+    await run.closed;
+    expect(run.stderr).toContain('the process that started the bot is gone');
     expect(run.stdout).toContain('"msg":"stopped"');
   }, 40_000);
 });
