@@ -33,6 +33,35 @@ const hostList = z
       .min(1),
   );
 
+const flag = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
+
+/** `model=ms,model=ms`: per-model run times that seed the poll schedule. */
+const runTimes = z.string().transform((v, ctx) => {
+  const out: Partial<Record<(typeof MODEL_IDS)[number], number>> = {};
+  for (const part of v
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [model, ms] = part.split('=');
+    const value = Number(ms);
+    if (
+      !model ||
+      !(MODEL_IDS as readonly string[]).includes(model) ||
+      !Number.isInteger(value) ||
+      value <= 0
+    ) {
+      ctx.addIssue({ code: 'custom', message: `has a bad entry “${part}” (want model=milliseconds)` });
+      return z.NEVER;
+    }
+    out[model as (typeof MODEL_IDS)[number]] = value;
+  }
+  return out;
+});
+
 const storeUrl = z
   .string()
   .regex(/^(sqlite:\/\/.+|rediss?:\/\/.+)$/, 'must be sqlite://<path> or redis://host:port');
@@ -61,6 +90,12 @@ export const configSchema = z.object({
   JOB_DEADLINE_MS: intFrom(10_000, 15 * 60_000),
   /** Jobs one member may have running at once; further requests wait their turn. */
   MAX_ACTIVE_JOBS_PER_MEMBER: intFrom(1, 2),
+  /** Typical run time per model, overriding the catalogue; the bot refines it from what it observes. */
+  EXPECTED_RUN_MS: runTimes.default({}),
+  /** Run a Flash job on the other provider's Flash model when its own provider is down. */
+  FAILOVER: flag(true),
+  /** A video the provider flags as possibly sensitive, outside age-restricted channels: spoiler or block. */
+  NSFW_POLICY: z.enum(['spoiler', 'block']).default('spoiler'),
 });
 
 export type Config = z.infer<typeof configSchema>;

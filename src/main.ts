@@ -34,8 +34,6 @@ export interface Bot {
 export interface StartOptions {
   logDestination?: DestinationStream;
   clock?: Clock;
-  /** Overrides the catalogue's expected run times (tests run against fast fake providers). */
-  expectedRunMs?: Partial<Record<ModelId, number>>;
 }
 
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<Bot> {
@@ -57,11 +55,13 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const engine = createEngine({
     settings: {
       ...ENGINE_DEFAULTS,
-      expectedRunMs: expectedRunTimes(opts.expectedRunMs),
+      expectedRunMs: expectedRunTimes(config.EXPECTED_RUN_MS),
       jobDeadlineMs: config.JOB_DEADLINE_MS,
       outputMaxBytes: config.OUTPUT_MAX_BYTES,
       outputDownloadTimeoutMs: config.OUTPUT_DOWNLOAD_TIMEOUT_MS,
       maxActivePerMember: config.MAX_ACTIVE_JOBS_PER_MEMBER,
+      failover: config.FAILOVER,
+      nsfwPolicy: config.NSFW_POLICY,
     },
     log,
     ledger,

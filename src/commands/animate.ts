@@ -1,78 +1,30 @@
 // /animate: validates the request, quotes the price, hands it to the engine. Refusals are
 // ephemeral and charge nothing; an accepted job continues in the channel with the bot token.
-import { ApplicationCommandOptionType, MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
+import { MessageFlags, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
+import type { JobRequest } from '../engine/engine.js';
 import { UserFacingError } from '../errors.js';
-import { isModelId, MODEL_IDS, MODELS, type ModelId } from '../providers/catalog.js';
-import type { AspectRatio } from '../providers/types.js';
+import { MODELS, type ModelId } from '../providers/catalog.js';
+import { animateData } from './animate-data.js';
+import { readAnimateOptions } from './animate-options.js';
 import type { Command, CommandDeps } from './types.js';
 
-const SIZES: Record<string, AspectRatio> = { landscape: '16:9', portrait: '9:16' };
-
 export const animate = {
-  data: {
-    name: 'animate',
-    description: 'Turn a picture into a short video',
-    options: [
-      {
-        type: ApplicationCommandOptionType.Attachment,
-        name: 'image',
-        description: 'A PNG, JPEG or WebP image',
-        required: true,
-      },
-      {
-        type: ApplicationCommandOptionType.String,
-        name: 'prompt',
-        description: 'What should happen in the video',
-        required: true,
-        min_length: 1,
-        max_length: 2000,
-      },
-      {
-        type: ApplicationCommandOptionType.String,
-        name: 'model',
-        description: 'Which model makes the video',
-        choices: MODEL_IDS.map((id) => ({ name: id, value: id })),
-      },
-      {
-        type: ApplicationCommandOptionType.String,
-        name: 'size',
-        description: 'Orientation (default landscape)',
-        choices: [
-          { name: 'landscape', value: 'landscape' },
-          { name: 'portrait', value: 'portrait' },
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Integer,
-        name: 'duration',
-        description: 'Length in seconds (default 5)',
-        choices: [
-          { name: '5 seconds', value: 5 },
-          { name: '10 seconds', value: 10 },
-        ],
-      },
-    ],
-  },
+  data: animateData,
 
   async execute(interaction: ChatInputCommandInteraction, deps: CommandDeps) {
-    const request = readOptions(interaction, deps.defaultModel);
+    // Refusals that need no I/O answer at once, before the deferral.
+    const request = readAnimateOptions(interaction, deps.defaultModel);
     if (!deps.engine.available(request.model)) throw unavailable(request.model);
     const price = deps.engine.price(request);
 
-    // Refusals that need no I/O answer at once; the rest run after the deferral.
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
 
     const balance = await deps.ledger.balance(interaction.user.id);
     if (balance < price) throw insufficient(price, balance);
 
     const maxBytes = MODELS[request.model].maxImageBytes;
-    if (request.attachment.size > maxBytes) {
-      throw new UserFacingError(
-        'image_too_large',
-        `That image is too large: the limit is ${maxBytes / 1024 / 1024} MiB.`,
-      );
-    }
-    const image = await deps.fetchImage(request.attachment.url, request.attachment.size);
+    const image = await fetchChecked(deps, request.image, maxBytes);
+    const endImage = request.endImage ? await fetchChecked(deps, request.endImage, maxBytes) : undefined;
 
     const result = await deps.engine.accept({
       userId: interaction.user.id,
@@ -80,18 +32,16 @@ export const animate = {
       channelId: interaction.channelId,
       attachmentSizeLimit: interaction.attachmentSizeLimit,
       imageBytes: image.bytes,
+      ...(endImage ? { endImageBytes: endImage.bytes } : {}),
       request: {
         model: request.model,
         prompt: request.prompt,
         aspectRatio: request.aspectRatio,
         durationSeconds: request.durationSeconds,
-        image: {
-          sourceUrl: request.attachment.url,
-          filename: `input.${image.type.extension}`,
-          contentType: image.type.mime,
-          bytes: image.bytes.length,
-          uploads: {},
-        },
+        ...(request.resolution ? { resolution: request.resolution } : {}),
+        ...(request.loop !== undefined ? { loop: request.loop } : {}),
+        image: image.record,
+        ...(endImage ? { endImage: endImage.record } : {}),
       },
     });
     if (!result.ok) {
@@ -105,23 +55,22 @@ export const animate = {
   },
 } satisfies Command;
 
-function readOptions(interaction: ChatInputCommandInteraction, defaultModel: ModelId) {
-  const attachment = interaction.options.getAttachment('image', true);
-  const prompt = interaction.options.getString('prompt', true).trim();
-  if (prompt.length === 0 || prompt.length > 2000) {
-    throw new UserFacingError('bad_prompt', 'The prompt must be 1 to 2,000 characters.');
+async function fetchChecked(deps: CommandDeps, attachment: Attachment, maxBytes: number) {
+  if (attachment.size > maxBytes) {
+    throw new UserFacingError(
+      'image_too_large',
+      `That image is too large: the limit is ${maxBytes / 1024 / 1024} MiB.`,
+    );
   }
-  const modelOption = interaction.options.getString('model') ?? defaultModel;
-  if (!isModelId(modelOption))
-    throw new UserFacingError('unknown_model', `There is no model called “${modelOption}”.`);
-  const sizeOption = interaction.options.getString('size') ?? 'landscape';
-  const aspectRatio = SIZES[sizeOption];
-  if (!aspectRatio) throw new UserFacingError('bad_size', `Size must be landscape or portrait.`);
-  const duration = interaction.options.getInteger('duration') ?? 5;
-  if (duration !== 5 && duration !== 10)
-    throw new UserFacingError('bad_duration', 'Duration must be 5 or 10 seconds.');
-  const durationSeconds: 5 | 10 = duration === 10 ? 10 : 5;
-  return { attachment, model: modelOption, prompt, aspectRatio, durationSeconds };
+  const image = await deps.fetchImage(attachment.url, attachment.size);
+  const record: JobRequest['image'] = {
+    sourceUrl: attachment.url,
+    filename: `input.${image.type.extension}`,
+    contentType: image.type.mime,
+    bytes: image.bytes.length,
+    uploads: {},
+  };
+  return { bytes: image.bytes, record };
 }
 
 function insufficient(price: number, balance: number): UserFacingError {

@@ -65,11 +65,11 @@ export function createDelivery(client: Client, log: Logger): Delivery {
       } as const;
       let message;
       if (video.bytes) {
-        const name = `${video.nsfw ? 'SPOILER_' : ''}animate-${job.id}.mp4`;
+        const name = `${video.spoiler ? 'SPOILER_' : ''}animate-${job.id}.mp4`;
         try {
           message = await channel.send({
             ...base,
-            content: resultText(job, { nsfw: video.nsfw }),
+            content: resultText(job, { spoiler: video.spoiler }),
             files: [{ attachment: Buffer.from(video.bytes), name }],
           });
         } catch (error) {
@@ -84,12 +84,19 @@ export function createDelivery(client: Client, log: Logger): Delivery {
       }
       message ??= await channel.send({
         ...base,
-        content: resultText(job, { nsfw: video.nsfw, url: video.url }),
+        content: resultText(job, { spoiler: video.spoiler, url: video.url }),
       });
       await message
         .react('🔁')
         .catch((error: unknown) => log.warn({ err: error, jobId: job.id }, 'could not add the 🔁 reaction'));
       return { messageId: message.id };
+    },
+
+    async isAgeRestricted(job) {
+      const channel = await client.channels.fetch(job.discord.threadId ?? job.channelId);
+      if (!channel || channel.isDMBased()) return false;
+      if (channel.isThread()) return channel.parent?.nsfw ?? false;
+      return 'nsfw' in channel ? channel.nsfw : false;
     },
 
     async findResult(job) {

@@ -73,17 +73,21 @@ function statusLine(job: JobRecord, progress: Progress): string {
 }
 
 export function statusText(job: JobRecord, progress: Progress = {}): string {
-  const head = `🎬 <@${job.userId}> · ${describeRequest(job)}${job.rerunOf ? ' · 🔁 rerun' : ''}`;
+  const moved =
+    job.runModel !== job.request.model
+      ? ` · ${MODELS[job.request.model].provider} was down, so ${MODELS[job.runModel].provider} ran it`
+      : '';
+  const head = `🎬 <@${job.userId}> · ${describeRequest(job)}${moved}${job.rerunOf ? ' · 🔁 rerun' : ''}`;
   return truncate(
     [head, quotePrompt(job.request.prompt), statusLine(job, progress)].join('\n'),
     LIMITS.content,
   );
 }
 
-export function resultText(job: JobRecord, opts: { url?: string; nsfw: boolean }): string {
+export function resultText(job: JobRecord, opts: { url?: string; spoiler: boolean }): string {
   const lines = [`<@${job.userId}> your video is ready.`, quotePrompt(job.request.prompt, 200)];
-  if (opts.nsfw) lines.push('⚠️ The provider flagged this video as possibly sensitive.');
-  if (opts.url) lines.push(opts.nsfw ? `||${opts.url}||` : opts.url);
+  if (opts.spoiler) lines.push('⚠️ Content warning: the provider flagged this video as possibly sensitive.');
+  if (opts.url) lines.push(opts.spoiler ? `||${opts.url}||` : opts.url);
   lines.push('React with 🔁 to run it again (charged to whoever reacts).', marker(job.id, 'result'));
   return truncate(lines.join('\n'), LIMITS.content);
 }

@@ -21,6 +21,10 @@ export interface EngineSettings {
   pollFailureLimit: number;
   /** Failed delivery attempts (Discord down) before the job is refunded. */
   deliveryAttempts: number;
+  /** Move a Flash job to the other provider when its own is down. */
+  failover: boolean;
+  /** What to do with a video the provider flagged as possibly sensitive, outside age-restricted channels. */
+  nsfwPolicy: 'spoiler' | 'block';
 }
 
 export const ENGINE_DEFAULTS = {

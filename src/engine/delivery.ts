@@ -18,7 +18,8 @@ export interface VideoOutput {
   url: string;
   /** The mp4 bytes when they fit the upload limit; otherwise the URL is posted. */
   bytes?: Uint8Array;
-  nsfw: boolean;
+  /** Post behind a spoiler with a content warning (flagged by the provider, not an age-restricted channel). */
+  spoiler: boolean;
 }
 
 export interface Delivery {
@@ -28,6 +29,8 @@ export interface Delivery {
   showStatus(job: JobRecord, progress?: Progress): Promise<void>;
   /** Posts the finished video where results go. Must be safe to call again after a crash. */
   postResult(job: JobRecord, video: VideoOutput): Promise<{ messageId: string }>;
+  /** Whether results for this job land in an age-restricted channel. */
+  isAgeRestricted(job: JobRecord): Promise<boolean>;
   /** Looks for a result this job already posted (the crash-after-post window). */
   findResult(job: JobRecord): Promise<string | undefined>;
   /** Tells the member the job failed and was refunded. */

@@ -25,6 +25,7 @@ export interface AcceptInput {
   request: JobRequest;
   /** The input image bytes already fetched and checked, to upload without fetching again. */
   imageBytes?: Uint8Array;
+  endImageBytes?: Uint8Array;
   rerunOf?: string;
 }
 
@@ -91,6 +92,7 @@ export function createEngine(deps: {
       active.delete(job.id);
       counters.delete(job.id);
       ctx.imageCache.delete(job.id);
+      ctx.imageCache.delete(`${job.id}:end`);
       void promoteWaiting(job.userId).catch((error: unknown) =>
         log.error({ err: error }, 'could not start a waiting job'),
       );
@@ -185,6 +187,7 @@ export function createEngine(deps: {
         return { ok: false, code: 'insufficient_credits', balance: held.balance, price: job.price };
       }
       if (input.imageBytes) ctx.imageCache.set(job.id, input.imageBytes);
+      if (input.endImageBytes) ctx.imageCache.set(`${job.id}:end`, input.endImageBytes);
       remember(job, {});
       ctx.logFor(job).info({ price: job.price, state: job.state, rerunOf: job.rerunOf }, 'job accepted');
       ctx.wake(job, 0);

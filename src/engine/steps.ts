@@ -4,7 +4,10 @@ import { NetworkError } from '../net/http.js';
 import { download } from '../net/download.js';
 import { ProviderError } from '../providers/errors.js';
 import type { VideoProvider, VideoRequest } from '../providers/types.js';
+
+type ImageRecord = JobRecord['request']['image'];
 import type { JobRecord } from '../store/jobs.js';
+import { failoverModel } from './failover.js';
 import { backoffMs } from './backoff.js';
 import type { StepContext } from './context.js';
 import { nextPollDelayMs, POLL_DEFAULTS } from './poll-schedule.js';
@@ -38,12 +41,7 @@ async function openStatusIfMissing(ctx: StepContext, job: JobRecord): Promise<Jo
 }
 
 async function start(ctx: StepContext, job: JobRecord): Promise<void> {
-  const held = await ctx.ledger.reserve(
-    job.userId,
-    job.id,
-    job.price,
-    `${job.request.model} ${job.request.durationSeconds}s`,
-  );
+  const held = await ctx.ledger.reserve(job.userId, job.id, job.price, ledgerNote(job));
   if (!held.ok)
     return fail(ctx, job, {
       code: 'insufficient_credits',
@@ -60,9 +58,9 @@ async function start(ctx: StepContext, job: JobRecord): Promise<void> {
       message: `${job.runModel} is not available on this bot.`,
     });
 
-  let imageUrl: string;
+  let urls: { image: string; endImage?: string };
   try {
-    ({ job, imageUrl } = await inputImageUrl(ctx, job, provider));
+    ({ job, urls } = await uploadInputs(ctx, job, provider));
   } catch (error) {
     return retryOrFail(ctx, job, error, 'upload');
   }
@@ -70,13 +68,16 @@ async function start(ctx: StepContext, job: JobRecord): Promise<void> {
   job = await ctx.persist(job, { state: 'submitting' });
   let ref;
   try {
-    ref = await provider.submit(videoRequest(job, imageUrl));
+    ref = await provider.submit(videoRequest(job, urls));
   } catch (error) {
     if (error instanceof ProviderError && error.notAccepted && error.retryable) {
       // Proven not taken: safe to try again from 'accepted'.
       job = await ctx.persist(job, { state: 'accepted' });
       return retryOrFail(ctx, job, error, 'submit');
     }
+    // A 5xx may have created the task, so never again here; another provider is fine.
+    if (error instanceof ProviderError && error.kind === 'unavailable' && (await failOver(ctx, job, error)))
+      return;
     return failWith(ctx, job, error);
   }
   const now = ctx.clock.now();
@@ -85,31 +86,64 @@ async function start(ctx: StepContext, job: JobRecord): Promise<void> {
     providerRef: ref,
     progress: { phase: 'queued', submittedAt: now, polls: 0 },
   });
+  ctx.imageCache.delete(job.id);
+  ctx.imageCache.delete(`${job.id}:end`);
   ctx.logFor(job).info({ providerJobId: ref.id, model: job.runModel }, 'job submitted');
   await showStatus(ctx, job, true);
   ctx.wake(job, nextPollDelayMs(0, plan(ctx, job)));
 }
 
-/** The input image in the provider's own storage; uploaded once per provider and kept for reruns. */
-async function inputImageUrl(
+const ledgerNote = (job: JobRecord) => `${job.request.model} ${job.request.durationSeconds}s`;
+
+/**
+ * Moves a Flash job whose provider is down to the other provider's Flash model, at the price
+ * already held. Returns false when there is no such model, or failover is off or already used.
+ */
+async function failOver(ctx: StepContext, job: JobRecord, error: ProviderError): Promise<boolean> {
+  if (!ctx.settings.failover || job.runModel !== job.request.model) return false;
+  const to = failoverModel(job, (id) => ctx.providers.has(id));
+  if (!to) return false;
+  ctx.logFor(job).warn({ err: error.toLog(), to }, 'provider unavailable; failing over');
+  const moved = await ctx.persist(job, { state: 'accepted', runModel: to });
+  ctx.attempts(job.id).submit = 0;
+  await showStatus(ctx, moved, true);
+  ctx.wake(moved, 0);
+  return true;
+}
+
+/** Input images in the provider's own storage; uploaded once per provider and kept for reruns. */
+async function uploadInputs(
   ctx: StepContext,
   job: JobRecord,
   provider: VideoProvider,
-): Promise<{ job: JobRecord; imageUrl: string }> {
-  const image = job.request.image;
+): Promise<{ job: JobRecord; urls: { image: string; endImage?: string } }> {
+  const image = await uploaded(ctx, job.request.image, job.id, provider);
+  const endImage = job.request.endImage
+    ? await uploaded(ctx, job.request.endImage, `${job.id}:end`, provider)
+    : undefined;
+  const request = {
+    ...job.request,
+    image: image.record,
+    ...(endImage ? { endImage: endImage.record } : {}),
+  };
+  if (image.fresh || endImage?.fresh) job = await ctx.persist(job, { request });
+  return { job, urls: { image: image.url, ...(endImage ? { endImage: endImage.url } : {}) } };
+}
+
+async function uploaded(ctx: StepContext, image: ImageRecord, cacheKey: string, provider: VideoProvider) {
   const existing = image.uploads[provider.provider];
-  if (existing) return { job, imageUrl: existing };
-  let bytes = ctx.imageCache.get(job.id);
-  if (!bytes) {
-    const source = [...Object.values(image.uploads), image.sourceUrl];
-    for (const url of source) {
-      const result = await download(ctx.http, url, { maxBytes: image.bytes + 1, timeoutMs: 30_000 }).catch(
-        () => undefined,
-      );
-      if (result?.ok) {
-        bytes = result.bytes;
-        break;
-      }
+  if (existing) return { url: existing, record: image, fresh: false };
+  let bytes = ctx.imageCache.get(cacheKey);
+  // After a restart the bytes are gone: fetch them again from another provider's copy (they
+  // last days) or, failing that, from Discord (hours).
+  for (const url of bytes ? [] : [...Object.values(image.uploads), image.sourceUrl]) {
+    const result = await download(ctx.http, url, { maxBytes: image.bytes + 1, timeoutMs: 30_000 }).catch(
+      () => undefined,
+    );
+    if (result?.ok) {
+      bytes = result.bytes;
+      ctx.imageCache.set(cacheKey, bytes);
+      break;
     }
   }
   if (!bytes) {
@@ -120,23 +154,19 @@ async function inputImageUrl(
     });
   }
   const url = await provider.upload({ bytes, contentType: image.contentType, filename: image.filename });
-  const uploads = { ...image.uploads, [provider.provider]: url };
-  job = await ctx.persist(job, { request: { ...job.request, image: { ...image, uploads } } });
-  ctx.imageCache.delete(job.id);
-  return { job, imageUrl: url };
+  return { url, record: { ...image, uploads: { ...image.uploads, [provider.provider]: url } }, fresh: true };
 }
 
-function videoRequest(job: JobRecord, imageUrl: string): VideoRequest {
+function videoRequest(job: JobRecord, urls: { image: string; endImage?: string }): VideoRequest {
   const r = job.request;
-  const endImageUrl = r.endImage ? Object.values(r.endImage.uploads)[0] : undefined;
   return {
     prompt: r.prompt,
-    imageUrl,
+    imageUrl: urls.image,
     aspectRatio: r.aspectRatio,
     durationSeconds: r.durationSeconds,
     ...(r.resolution ? { resolution: r.resolution } : {}),
     ...(r.loop !== undefined ? { loop: r.loop } : {}),
-    ...(endImageUrl ? { endImageUrl } : {}),
+    ...(urls.endImage ? { endImageUrl: urls.endImage } : {}),
   };
 }
 
@@ -230,6 +260,15 @@ async function deliver(ctx: StepContext, job: JobRecord): Promise<void> {
     }
   }
   if (!job.discord.resultMessageId) {
+    const spoiler = output.nsfw && !(await ctx.delivery.isAgeRestricted(job));
+    if (spoiler && ctx.settings.nsfwPolicy === 'block') {
+      log.info('flagged video withheld by NSFW_POLICY=block');
+      return fail(ctx, job, {
+        code: 'nsfw_blocked',
+        message:
+          'The provider flagged this video as possibly sensitive, and this server only shows those in age-restricted channels.',
+      });
+    }
     if (job.state !== 'delivering') job = await ctx.persist(job, { state: 'delivering' });
     const attempts = ctx.attempts(job.id);
     let bytes: Uint8Array | undefined;
@@ -253,7 +292,7 @@ async function deliver(ctx: StepContext, job: JobRecord): Promise<void> {
     try {
       ({ messageId } = await ctx.delivery.postResult(job, {
         url: output.url,
-        nsfw: output.nsfw,
+        spoiler,
         ...(bytes ? { bytes } : {}),
       }));
     } catch (error) {
@@ -294,6 +333,7 @@ async function retryOrFail(
     ctx.wake(job, delay);
     return;
   }
+  if (what === 'submit' && retryable && (await failOver(ctx, job, error))) return;
   return failWith(ctx, job, error);
 }
 

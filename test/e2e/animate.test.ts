@@ -116,7 +116,7 @@ describe('/animate end to end', () => {
   });
 
   it('refuses a model whose provider is not configured', async () => {
-    world = await startWorld();
+    world = await startWorld({ FAL_KEY: '' });
     const interaction = await world.animate({
       options: [{ name: 'model', type: 3, value: 'fal/ray-2-flash' }],
     });

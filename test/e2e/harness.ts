@@ -69,13 +69,16 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
     DISCORD_CDN_HOSTS: discord.cdnHost,
     WAVESPEED_API_KEY: WS_KEY,
     WAVESPEED_BASE_URL: wavespeed.baseUrl,
+    FAL_KEY,
+    FAL_QUEUE_URL: fal.queueUrl,
+    FAL_STORAGE_URL: fal.storageUrl,
     STORE_URL: storeUrl,
     LOG_LEVEL: 'debug',
+    // The fakes finish a job in about 250 ms; tell the bot so, or it polls on a 59 s schedule.
+    EXPECTED_RUN_MS: 'wavespeed/ray-2-flash=400,wavespeed/ray-2=400,fal/ray-2-flash=400',
   };
-  // The fakes finish a job in about 250 ms; tell the bot so, or it polls on a 59 s schedule.
-  const expectedRunMs = { 'wavespeed/ray-2-flash': 400, 'wavespeed/ray-2': 400, 'fal/ray-2-flash': 400 };
   const boot = (extra: Record<string, string>) =>
-    startBot(loadConfig({ ...baseEnv, ...extra }), { logDestination: destination, expectedRunMs });
+    startBot(loadConfig({ ...baseEnv, ...extra }), { logDestination: destination });
   const world: World = {
     discord,
     wavespeed,

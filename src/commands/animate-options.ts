@@ -1,0 +1,77 @@
+// Reads /animate's options and checks them against the chosen model's catalogue entry: an option
+// the model does not support is refused with a reason, never silently dropped.
+import type { Attachment, ChatInputCommandInteraction } from 'discord.js';
+import { UserFacingError } from '../errors.js';
+import { isModelId, MODELS, type ModelId } from '../providers/catalog.js';
+import type { AspectRatio, Resolution } from '../providers/types.js';
+import { SIZE_CHOICES } from './animate-data.js';
+
+export interface AnimateOptions {
+  model: ModelId;
+  prompt: string;
+  image: Attachment;
+  endImage?: Attachment;
+  aspectRatio: AspectRatio;
+  durationSeconds: 5 | 10;
+  resolution?: Resolution;
+  loop?: boolean;
+}
+
+const isSize = (v: string): v is keyof typeof SIZE_CHOICES => v in SIZE_CHOICES;
+const isResolution = (v: string): v is Resolution => v === '540p' || v === '720p' || v === '1080p';
+
+export function readAnimateOptions(
+  interaction: ChatInputCommandInteraction,
+  defaultModel: ModelId,
+): AnimateOptions {
+  const o = interaction.options;
+  const prompt = o.getString('prompt', true).trim();
+  if (prompt.length === 0 || prompt.length > 2000) {
+    throw new UserFacingError('bad_prompt', 'The prompt must be 1 to 2,000 characters.');
+  }
+  const model = o.getString('model') ?? defaultModel;
+  if (!isModelId(model)) throw new UserFacingError('unknown_model', `There is no model called “${model}”.`);
+  const spec = MODELS[model];
+  const refuse = (option: string) =>
+    new UserFacingError(
+      'unsupported_option',
+      `${model} does not support \`${option}\`. Nothing was charged.`,
+    );
+
+  const size = o.getString('size') ?? 'landscape';
+  if (!isSize(size)) throw new UserFacingError('bad_size', `There is no size called “${size}”.`);
+  const aspectRatio = SIZE_CHOICES[size];
+  if (!spec.aspectRatios.includes(aspectRatio)) throw refuse(`size: ${size}`);
+
+  const duration = o.getInteger('duration') ?? 5;
+  if (duration !== 5 && duration !== 10)
+    throw new UserFacingError('bad_duration', 'Duration must be 5 or 10 seconds.');
+  const durationSeconds: 5 | 10 = duration === 10 ? 10 : 5;
+
+  const options: AnimateOptions = {
+    model,
+    prompt,
+    image: o.getAttachment('image', true),
+    aspectRatio,
+    durationSeconds,
+  };
+
+  const resolution = o.getString('resolution');
+  if (resolution !== null) {
+    if (!isResolution(resolution))
+      throw new UserFacingError('bad_resolution', `There is no resolution “${resolution}”.`);
+    if (!spec.resolutions.includes(resolution)) throw refuse('resolution');
+    options.resolution = resolution;
+  }
+  const loop = o.getBoolean('loop');
+  if (loop !== null) {
+    if (!spec.supportsLoop) throw refuse('loop');
+    options.loop = loop;
+  }
+  const endImage = o.getAttachment('end_image');
+  if (endImage !== null) {
+    if (!spec.supportsEndImage) throw refuse('end_image');
+    options.endImage = endImage;
+  }
+  return options;
+}
