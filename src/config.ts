@@ -62,6 +62,24 @@ const runTimes = z.string().transform((v, ctx) => {
   return out;
 });
 
+/** `provider=n,provider=n`: a cap on concurrent running jobs per provider. */
+const providerCaps = z.string().transform((v, ctx) => {
+  const out: Partial<Record<'wavespeed' | 'fal', number>> = {};
+  for (const part of v
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [provider, n] = part.split('=');
+    const value = Number(n);
+    if ((provider !== 'wavespeed' && provider !== 'fal') || !Number.isInteger(value) || value < 1) {
+      ctx.addIssue({ code: 'custom', message: `has a bad entry “${part}” (want wavespeed=n or fal=n)` });
+      return z.NEVER;
+    }
+    out[provider] = value;
+  }
+  return out;
+});
+
 const storeUrl = z
   .string()
   .regex(/^(sqlite:\/\/.+|rediss?:\/\/.+)$/, 'must be sqlite://<path> or redis://host:port');
@@ -90,6 +108,8 @@ export const configSchema = z.object({
   JOB_DEADLINE_MS: intFrom(10_000, 15 * 60_000),
   /** Jobs one member may have running at once; further requests wait their turn. */
   MAX_ACTIVE_JOBS_PER_MEMBER: intFrom(1, 2),
+  /** Optional cap on concurrent running jobs per provider (e.g. your account tier's concurrency). */
+  PROVIDER_MAX_ACTIVE: providerCaps.default({}),
   /** Typical run time per model, overriding the catalogue; the bot refines it from what it observes. */
   EXPECTED_RUN_MS: runTimes.default({}),
   /** Run a Flash job on the other provider's Flash model when its own provider is down. */

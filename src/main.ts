@@ -60,6 +60,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       outputMaxBytes: config.OUTPUT_MAX_BYTES,
       outputDownloadTimeoutMs: config.OUTPUT_DOWNLOAD_TIMEOUT_MS,
       maxActivePerMember: config.MAX_ACTIVE_JOBS_PER_MEMBER,
+      providerCaps: config.PROVIDER_MAX_ACTIVE,
       failover: config.FAILOVER,
       nsfwPolicy: config.NSFW_POLICY,
     },

@@ -50,8 +50,10 @@ export function describeRequest(job: JobRecord): string {
 function statusLine(job: JobRecord, progress: Progress): string {
   const eta = progress.etaSeconds === undefined ? '' : ` · ready in about ${progress.etaSeconds} s`;
   switch (job.state) {
-    case 'waiting':
-      return '⏳ Waiting for your other jobs to finish.';
+    case 'waiting': {
+      const place = job.progress?.position;
+      return `⏳ Waiting in line${place === undefined ? '' : ` (place ${place})`}: it starts when a slot frees up.`;
+    }
     case 'accepted':
     case 'submitting':
       return '📤 Sending to the provider…';

@@ -2,7 +2,7 @@
 import type { Logger } from '../logger.js';
 import type { Http } from '../net/http.js';
 import type { ModelId } from '../providers/catalog.js';
-import type { VideoProvider } from '../providers/types.js';
+import type { ProviderId, VideoProvider } from '../providers/types.js';
 import type { JobRecord, JobStore } from '../store/jobs.js';
 import type { Ledger } from '../store/ledger.js';
 import type { Clock } from './clock.js';
@@ -21,6 +21,8 @@ export interface EngineSettings {
   pollFailureLimit: number;
   /** Failed delivery attempts (Discord down) before the job is refunded. */
   deliveryAttempts: number;
+  /** Concurrent running jobs per provider; absent = no cap. */
+  providerCaps: Partial<Record<ProviderId, number>>;
   /** Move a Flash job to the other provider when its own is down. */
   failover: boolean;
   /** What to do with a video the provider flagged as possibly sensitive, outside age-restricted channels. */

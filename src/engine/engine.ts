@@ -11,6 +11,8 @@ import { backoffMs } from './backoff.js';
 import type { Clock } from './clock.js';
 import type { EngineSettings, StepContext } from './context.js';
 import type { Delivery } from './delivery.js';
+import { KeyedLock } from '../store/lock.js';
+import { Admission } from './admission.js';
 import { Scheduler } from './scheduler.js';
 import { fail, runStep } from './steps.js';
 
@@ -93,9 +95,7 @@ export function createEngine(deps: {
       counters.delete(job.id);
       ctx.imageCache.delete(job.id);
       ctx.imageCache.delete(`${job.id}:end`);
-      void promoteWaiting(job.userId).catch((error: unknown) =>
-        log.error({ err: error }, 'could not start a waiting job'),
-      );
+      void pump().catch((error: unknown) => log.error({ err: error }, 'could not start a waiting job'));
     },
     logFor: (job) => log.child({ jobId: job.id, userId: job.userId, model: job.runModel }),
   };
@@ -124,20 +124,30 @@ export function createEngine(deps: {
     }
   }
 
-  const running = (userId: string) =>
-    [...active.values()].filter((j) => j.userId === userId && j.state !== 'waiting').length;
+  const admission = new Admission({
+    maxActivePerMember: deps.settings.maxActivePerMember,
+    providerCaps: deps.settings.providerCaps,
+  });
+  const pumpLock = new KeyedLock();
 
-  async function promoteWaiting(userId: string): Promise<void> {
-    const waiting = [...active.values()].filter((j) => j.userId === userId && j.state === 'waiting');
-    waiting.sort((a, b) => a.createdAt - b.createdAt);
-    for (const job of waiting) {
-      if (running(userId) >= deps.settings.maxActivePerMember) break;
-      const started = await ctx.persist(job, {
-        state: 'accepted',
-        deadlineAt: clock.now() + deps.settings.jobDeadlineMs,
-      });
-      ctx.wake(started, 0);
-    }
+  /** Starts every waiting job that may start now, members taking turns; then updates places in line. */
+  function pump(): Promise<void> {
+    return pumpLock.run('pump', async () => {
+      for (let job = admission.next(active.values()); job; job = admission.next(active.values())) {
+        const started = await ctx.persist(job, {
+          state: 'accepted',
+          deadlineAt: clock.now() + deps.settings.jobDeadlineMs,
+        });
+        ctx.wake(started, 0);
+      }
+      for (const [id, position] of admission.positions(active.values())) {
+        const job = active.get(id);
+        if (!job || job.progress?.position === position) continue;
+        const waiting = ctx.remember(job, { progress: { phase: 'waiting', position, polls: 0 } });
+        // Places in line change often; the status edit is throttled per job.
+        ctx.wake(waiting, 0);
+      }
+    });
   }
 
   const price = (request: PriceQuery) =>
@@ -156,7 +166,7 @@ export function createEngine(deps: {
       const now = clock.now();
       const job: JobRecord = {
         id: randomBytes(10).toString('base64url'),
-        state: running(input.userId) >= deps.settings.maxActivePerMember ? 'waiting' : 'accepted',
+        state: 'accepted',
         userId: input.userId,
         guildId: input.guildId,
         channelId: input.channelId,
@@ -169,6 +179,7 @@ export function createEngine(deps: {
         updatedAt: now,
         deadlineAt: now + deps.settings.jobDeadlineMs,
       };
+      if (admission.shouldWait(job, active.values())) job.state = 'waiting';
       // Record first, then hold: a crash in between leaves a job that re-holds on resume,
       // never credits held for a job nobody knows about.
       await jobs.create(job);
@@ -191,6 +202,7 @@ export function createEngine(deps: {
       remember(job, {});
       ctx.logFor(job).info({ price: job.price, state: job.state, rerunOf: job.rerunOf }, 'job accepted');
       ctx.wake(job, 0);
+      if (job.state === 'waiting') await pump();
       return { ok: true, job, balance: held.balance };
     },
 
@@ -204,9 +216,8 @@ export function createEngine(deps: {
     async resume() {
       const open = await jobs.listOpen();
       for (const job of open) remember(job, {});
-      for (const job of open) if (job.state !== 'waiting') ctx.wake(job, 0);
-      for (const userId of new Set(open.map((j) => j.userId))) await promoteWaiting(userId);
-      for (const job of open.filter((j) => j.state === 'waiting')) ctx.wake(job, 0);
+      for (const job of open) ctx.wake(job, 0);
+      await pump();
       if (open.length > 0) log.info({ jobs: open.length }, 'resumed open jobs');
       return open.length;
     },

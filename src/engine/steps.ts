@@ -16,7 +16,7 @@ import { failureText } from './wording.js';
 export async function runStep(ctx: StepContext, job: JobRecord): Promise<void> {
   switch (job.state) {
     case 'waiting':
-      return openStatusIfMissing(ctx, job).then(() => undefined);
+      return openStatusIfMissing(ctx, job).then((j) => showStatus(ctx, j, false));
     case 'accepted':
       return start(ctx, job);
     case 'submitting':

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { Admission } from '../../src/engine/admission.js';
+import type { JobRecord } from '../../src/store/jobs.js';
+
+let seq = 0;
+function job(
+  userId: string,
+  state: JobRecord['state'],
+  model: JobRecord['runModel'] = 'wavespeed/ray-2-flash',
+): JobRecord {
+  const at = ++seq;
+  return {
+    id: `job${at}`,
+    state,
+    userId,
+    guildId: 'g',
+    channelId: 'c',
+    request: {
+      model,
+      prompt: 'p',
+      aspectRatio: '16:9',
+      durationSeconds: 5,
+      image: { sourceUrl: 'u', filename: 'f.png', contentType: 'image/png', bytes: 1, uploads: {} },
+    },
+    price: 20,
+    runModel: model,
+    discord: { attachmentSizeLimit: 1 },
+    createdAt: at,
+    updatedAt: at,
+    deadlineAt: at + 1000,
+  };
+}
+
+describe('Admission', () => {
+  it('lets a member run up to the limit and makes the next request wait', () => {
+    const a = new Admission({ maxActivePerMember: 2, providerCaps: {} });
+    const open = [job('ann', 'submitted'), job('ann', 'accepted')];
+    const third = job('ann', 'accepted');
+    expect(a.shouldWait(third, open)).toBe(true);
+    expect(a.shouldWait(job('bob', 'accepted'), open)).toBe(false);
+  });
+
+  it('does not count waiting jobs as running', () => {
+    const a = new Admission({ maxActivePerMember: 1, providerCaps: {} });
+    const open = [job('ann', 'waiting'), job('ann', 'waiting')];
+    expect(a.canStart(open[0] as JobRecord, open)).toBe(true);
+  });
+
+  it('respects a per-provider cap and leaves the other provider free', () => {
+    const a = new Admission({ maxActivePerMember: 5, providerCaps: { wavespeed: 1 } });
+    const open = [job('ann', 'submitted')];
+    expect(a.shouldWait(job('bob', 'accepted'), open)).toBe(true);
+    expect(a.shouldWait(job('bob', 'accepted', 'fal/ray-2-flash'), open)).toBe(false);
+  });
+
+  it('serves members round-robin, not first come first served', () => {
+    const a = new Admission({ maxActivePerMember: 5, providerCaps: { wavespeed: 1 } });
+    // Ann queued three jobs before Bob and Cid queued one each.
+    const open = [
+      job('ann', 'waiting'),
+      job('ann', 'waiting'),
+      job('ann', 'waiting'),
+      job('bob', 'waiting'),
+      job('cid', 'waiting'),
+    ];
+    const served: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const next = a.next(open);
+      if (!next) break;
+      served.push(next.userId);
+      // It ran and finished: take it out of the queue.
+      open.splice(open.indexOf(next), 1);
+    }
+    expect(served).toEqual(['ann', 'bob', 'cid', 'ann', 'ann']);
+  });
+
+  it('reports places in line in the order they would be served', () => {
+    const a = new Admission({ maxActivePerMember: 1, providerCaps: {} });
+    const ann1 = job('ann', 'waiting');
+    const ann2 = job('ann', 'waiting');
+    const bob1 = job('bob', 'waiting');
+    const places = a.positions([ann1, ann2, bob1]);
+    expect(places.get(ann1.id)).toBe(1);
+    expect(places.get(bob1.id)).toBe(2);
+    expect(places.get(ann2.id)).toBe(3);
+  });
+
+  it('returns nothing when no waiting job may start', () => {
+    const a = new Admission({ maxActivePerMember: 1, providerCaps: {} });
+    expect(a.next([job('ann', 'submitted'), job('ann', 'waiting')])).toBeUndefined();
+  });
+});
