@@ -1,0 +1,149 @@
+// `npm run bench:load`: 1,000 jobs in flight at once in one process — the real engine, store,
+// scheduler and WaveSpeed client — against a fake WaveSpeed on 127.0.0.1 (run times scaled
+// down to ~3 s), delivered to a sink instead of Discord. Prints figures, then one JSON line.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { pino } from 'pino';
+import { systemClock } from '../src/engine/clock.js';
+import { ENGINE_DEFAULTS } from '../src/engine/context.js';
+import type { Delivery } from '../src/engine/delivery.js';
+import { createEngine } from '../src/engine/engine.js';
+import { createHttp } from '../src/net/http.js';
+import { createWaveSpeedProvider } from '../src/providers/wavespeed.js';
+import { createJobStore } from '../src/store/jobs.js';
+import { openStore } from '../src/store/keyv.js';
+import { createLedger } from '../src/store/ledger.js';
+
+const JOBS = Number(process.env.JOBS ?? 1000);
+const RUN_MS = Number(process.env.RUN_MS ?? 3000);
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+const fake = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'bench/fake-provider.ts')], {
+  env: { ...process.env, JOBS: String(JOBS), RUN_MS: String(RUN_MS) },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const firstLine = await new Promise<string>((res) => createInterface({ input: fake.stdout }).once('line', res));
+const { baseUrl } = JSON.parse(firstLine) as { baseUrl: string };
+
+const dir = mkdtempSync(join(tmpdir(), 'animate-bench-'));
+const store = await openStore(`sqlite://${join(dir, 'store.sqlite')}`, (e) => {
+  throw e;
+});
+const http = createHttp();
+const log = pino({ level: 'warn' });
+const delivered = new Set<string>();
+let posted = 0;
+let allDone: () => void = () => undefined;
+const done = new Promise<void>((res) => (allDone = res));
+const sink: Delivery = {
+  openStatus: async (job) => ({ statusChannelId: job.channelId, statusMessageId: `s${job.id}`, threadId: job.channelId }),
+  showStatus: async () => undefined,
+  isAgeRestricted: async () => false,
+  postResult: async (job, video) => {
+    posted++;
+    if (!video.bytes) throw new Error('expected the video bytes');
+    delivered.add(job.id);
+    if (delivered.size === JOBS) allDone();
+    return { messageId: `r${job.id}` };
+  },
+  findResult: async () => undefined,
+  postFailure: async (job, text) => {
+    process.stderr.write(`job ${job.id} failed: ${text}\n`);
+  },
+  tellPrivately: async () => true,
+};
+const engine = createEngine({
+  settings: {
+    ...ENGINE_DEFAULTS,
+    expectedRunMs: { 'wavespeed/ray-2-flash': RUN_MS, 'wavespeed/ray-2': RUN_MS, 'fal/ray-2-flash': RUN_MS },
+    jobDeadlineMs: 10 * 60_000,
+    outputMaxBytes: 100 * 1024 * 1024,
+    outputDownloadTimeoutMs: 60_000,
+    maxActivePerMember: 2,
+    providerCaps: {},
+    failover: false,
+    nsfwPolicy: 'spoiler',
+  },
+  log,
+  ledger: createLedger({ keyv: store.keyv, startingCredits: 100 }),
+  jobs: createJobStore(store.keyv),
+  providers: new Map([
+    ['wavespeed/ray-2-flash', createWaveSpeedProvider({ http, baseUrl, apiKey: 'bench-key', endpoint: 'luma/ray-2-flash-i2v' })],
+  ]),
+  http,
+  delivery: sink,
+  clock: systemClock,
+});
+
+global.gc?.();
+const baseline = process.memoryUsage().rss;
+let peak = baseline;
+const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+const started = performance.now();
+
+const accepted = await Promise.all(
+  Array.from({ length: JOBS }, (_, i) =>
+    engine.accept({
+      userId: `user${i}`,
+      guildId: 'guild',
+      channelId: `channel${i}`,
+      attachmentSizeLimit: 10 * 1024 * 1024,
+      imageBytes: PNG,
+      request: {
+        model: 'wavespeed/ray-2-flash',
+        prompt: `job ${i}`,
+        aspectRatio: '16:9',
+        durationSeconds: 5,
+        image: { sourceUrl: 'http://127.0.0.1:1/unused.png', filename: 'input.png', contentType: 'image/png', bytes: PNG.length, uploads: {} },
+      },
+    }),
+  ),
+);
+const acceptedMs = performance.now() - started;
+const timeout = setTimeout(() => allDone(), 120_000);
+await done;
+clearTimeout(timeout);
+const wallMs = performance.now() - started;
+delay.disable();
+clearInterval(sampler);
+peak = Math.max(peak, process.memoryUsage().rss);
+
+await engine.stop();
+await http.close();
+await store.close();
+fake.kill('SIGTERM');
+rmSync(dir, { recursive: true, force: true });
+
+const figures = {
+  bench: 'load',
+  jobs: JOBS,
+  accepted: accepted.filter((r) => r.ok).length,
+  delivered: delivered.size,
+  duplicatePosts: posted - delivered.size,
+  runMsMean: RUN_MS,
+  wallS: +(wallMs / 1000).toFixed(2),
+  acceptAllS: +(acceptedMs / 1000).toFixed(2),
+  rssGrowthMB: +((peak - baseline) / 1024 / 1024).toFixed(1),
+  eventLoopDelayP99Ms: +(delay.percentile(99) / 1e6).toFixed(1),
+  eventLoopDelayMaxMs: +(delay.max / 1e6).toFixed(1),
+};
+process.stdout.write(
+  [
+    `jobs in flight          ${figures.jobs} (fake WaveSpeed in its own process, run times ~${RUN_MS} ms log-normal)`,
+    `accepted / delivered    ${figures.accepted} / ${figures.delivered} (duplicate posts: ${figures.duplicatePosts})`,
+    `wall time               ${figures.wallS} s (accepting all: ${figures.acceptAllS} s)`,
+    `peak RSS growth         ${figures.rssGrowthMB} MB`,
+    `event-loop delay        p99 ${figures.eventLoopDelayP99Ms} ms, max ${figures.eventLoopDelayMaxMs} ms`,
+    JSON.stringify(figures),
+  ].join('\n') + '\n',
+);
+process.exit(figures.delivered === JOBS ? 0 : 1);

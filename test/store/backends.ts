@@ -1,0 +1,121 @@
+// Every store backend the bot supports, for contract suites that must hold on all of them (as
+// keyv tests its own adapters): in-memory Keyv, a real SQLite file, and a real Redis server.
+// Redis runs when `redis-server` is installed (CI installs it) or REDIS_URL names one; the
+// suites list the backends they ran against, so a missing Redis is visible, not silent.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Keyv from 'keyv';
+import { openStore, type Store } from '../../src/store/keyv.js';
+
+export interface Backend {
+  keyv: Store;
+  errors: unknown[];
+  close(): Promise<void>;
+}
+
+export type BackendFactory = [name: string, open: () => Promise<Backend>];
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? res(address.port) : rej(new Error('no port')),
+      );
+    });
+  });
+}
+
+let redis: Promise<string> | undefined;
+let redisProcess: ChildProcess | undefined;
+
+/** A Redis URL: REDIS_URL, or a redis-server of our own on a free loopback port. */
+function redisUrl(): Promise<string> {
+  redis ??= (async () => {
+    const given = process.env.REDIS_URL;
+    if (given) return given;
+    const port = await freePort();
+    redisProcess = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    return `redis://127.0.0.1:${port}`;
+  })();
+  return redis;
+}
+
+/** Stops the redis-server this file started, if any; call from afterAll. */
+export async function stopRedis(): Promise<void> {
+  const child = redisProcess;
+  redisProcess = undefined;
+  redis = undefined;
+  if (!child || child.exitCode !== null) return;
+  await new Promise((res) => {
+    child.once('exit', res);
+    child.kill('SIGTERM');
+  });
+}
+
+export const redisAvailable = (): boolean =>
+  Boolean(process.env.REDIS_URL) ||
+  spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+
+async function openRetrying(url: string, errors: unknown[]) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await openStore(url, (error) => errors.push(error));
+    } catch (error) {
+      // The server we just spawned may still be starting.
+      if (attempt >= 50) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+export function storeBackends(): BackendFactory[] {
+  const list: BackendFactory[] = [
+    [
+      'in-memory Keyv',
+      async () => {
+        const errors: unknown[] = [];
+        const keyv: Store = new Keyv();
+        keyv.on('error', (error: unknown) => errors.push(error));
+        return { keyv, errors, close: () => keyv.disconnect() };
+      },
+    ],
+    [
+      'SQLite file',
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'animate-store-'));
+        const errors: unknown[] = [];
+        const store = await openStore(`sqlite://${join(dir, 'store.sqlite')}`, (error) => errors.push(error));
+        return {
+          keyv: store.keyv,
+          errors,
+          close: async () => {
+            await store.close();
+            rmSync(dir, { recursive: true, force: true });
+          },
+        };
+      },
+    ],
+  ];
+  if (redisAvailable()) {
+    list.push([
+      'Redis server',
+      async () => {
+        const errors: unknown[] = [];
+        const store = await openRetrying(await redisUrl(), errors);
+        await store.keyv.clear();
+        return { keyv: store.keyv, errors, close: () => store.close() };
+      },
+    ]);
+  }
+  return list;
+}
