@@ -17,6 +17,7 @@ const REDACT_PATHS = [
   '*.authorization',
   '*.headers.authorization',
   '*.headers.Authorization',
+  'headers.Authorization',
   'DISCORD_TOKEN',
   'WAVESPEED_API_KEY',
   'FAL_KEY',
@@ -38,24 +39,15 @@ export function createLogger(opts: {
   destination?: DestinationStream;
 }): Logger {
   const secrets = opts.secrets ?? [];
-  const scrubError = (error: unknown): unknown => {
-    if (!(error instanceof Error)) return error;
-    const serialized = stdSerializers.err(error) as unknown as Record<string, unknown>;
-    return JSON.parse(scrubText(JSON.stringify(serialized), secrets)) as unknown;
-  };
   return pino(
     {
       level: opts.level,
       base: { app: 'animate' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      serializers: { err: scrubError, error: scrubError },
-      hooks: {
-        // Messages are ours, but may quote a URL or an upstream message: scrub them too.
-        logMethod(args, method) {
-          const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a, secrets) : a));
-          method.apply(this, scrubbed as Parameters<typeof method>);
-        },
-      },
+      serializers: { err: stdSerializers.err, error: stdSerializers.err },
+      // The last word on every line, whatever field or error message carried it: a secret or a
+      // token-bearing URL can come from anywhere (an upstream message, a discord.js error's URL).
+      hooks: { streamWrite: (line) => scrubText(line, secrets) },
     },
     // Synchronous writes: the last lines before a crash or exit are the ones that matter.
     opts.destination ?? pino.destination({ dest: 1, sync: true }),

@@ -6,9 +6,15 @@ import type { Progress } from '../engine/delivery.js';
 
 export const LIMITS = { content: 2000, threadName: 100 } as const;
 
+/** Cuts `text` to at most `max` UTF-16 units (the stricter way to count), never inside a surrogate pair. */
 export function truncate(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+  if (text.length <= max) return text;
+  let out = '';
+  for (const char of text) {
+    if (out.length + char.length > max - 1) break;
+    out += char;
+  }
+  return `${out}…`;
 }
 
 /** A prompt shown inside a message: one quoted block, cut short, with no way to break out of it. */

@@ -82,11 +82,11 @@ export function storeBackends(): BackendFactory[] {
   const list: BackendFactory[] = [
     [
       'in-memory Keyv',
-      async () => {
+      () => {
         const errors: unknown[] = [];
         const keyv: Store = new Keyv();
         keyv.on('error', (error: unknown) => errors.push(error));
-        return { keyv, errors, close: () => keyv.disconnect() };
+        return Promise.resolve({ keyv, errors, close: () => keyv.disconnect() });
       },
     ],
     [

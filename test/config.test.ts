@@ -1,0 +1,225 @@
+// loadConfig: the contract's defaults, one readable line naming a bad or missing variable,
+// `.env` values underneath real environment values, and empty values counting as unset.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const REQUIRED = { DISCORD_TOKEN: 'bot-token-value', DISCORD_CLIENT_ID: '123456789012345678' } as const;
+
+/** Runs loadConfig and returns the ConfigError it throws (fails the test when it does not throw). */
+function configError(env: NodeJS.ProcessEnv, dotenvPath?: string): ConfigError {
+  try {
+    loadConfig(env, dotenvPath);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('loadConfig did not throw');
+}
+
+const dirs: string[] = [];
+function dotenv(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'animate-config-'));
+  dirs.push(dir);
+  const path = join(dir, '.env');
+  writeFileSync(path, text);
+  return path;
+}
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loadConfig defaults', () => {
+  it('fills every optional setting with the default from the contract', () => {
+    const config = loadConfig({ ...REQUIRED });
+    expect(config.DISCORD_TOKEN).toBe('bot-token-value');
+    expect(config.DISCORD_CLIENT_ID).toBe('123456789012345678');
+    expect(config.DISCORD_GUILD_ID).toBeUndefined();
+    expect(config.DISCORD_API_URL).toBe('https://discord.com/api');
+    expect(config.DISCORD_CDN_HOSTS).toEqual(['cdn.discordapp.com', 'media.discordapp.net']);
+    expect(config.WAVESPEED_API_KEY).toBeUndefined();
+    expect(config.WAVESPEED_BASE_URL).toBe('https://api.wavespeed.ai');
+    expect(config.FAL_KEY).toBeUndefined();
+    expect(config.FAL_QUEUE_URL).toBe('https://queue.fal.run');
+    expect(config.FAL_STORAGE_URL).toBe('https://rest.fal.ai');
+    expect(config.STARTING_CREDITS).toBe(100);
+    expect(config.DEFAULT_MODEL).toBe('wavespeed/ray-2-flash');
+    expect(config.LOG_LEVEL).toBe('info');
+  });
+
+  it('defaults STORE_URL to an SQLite file under ./data/', () => {
+    const { STORE_URL } = loadConfig({ ...REQUIRED });
+    expect(STORE_URL).toMatch(/^sqlite:\/\/(\.\/)?data\/[^/]+$/);
+  });
+
+  it('takes set values over the defaults', () => {
+    const config = loadConfig({
+      ...REQUIRED,
+      DISCORD_GUILD_ID: '876543210987654321',
+      DISCORD_API_URL: 'http://127.0.0.1:9999/api',
+      WAVESPEED_API_KEY: 'ws-key',
+      FAL_KEY: 'fal-key',
+      STORE_URL: 'redis://localhost:6379',
+      STARTING_CREDITS: '0',
+      DEFAULT_MODEL: 'fal/ray-2-flash',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config.DISCORD_GUILD_ID).toBe('876543210987654321');
+    expect(config.DISCORD_API_URL).toBe('http://127.0.0.1:9999/api');
+    expect(config.WAVESPEED_API_KEY).toBe('ws-key');
+    expect(config.FAL_KEY).toBe('fal-key');
+    expect(config.STORE_URL).toBe('redis://localhost:6379');
+    expect(config.STARTING_CREDITS).toBe(0);
+    expect(config.DEFAULT_MODEL).toBe('fal/ray-2-flash');
+    expect(config.LOG_LEVEL).toBe('debug');
+  });
+
+  it('accepts an absolute SQLite path', () => {
+    expect(loadConfig({ ...REQUIRED, STORE_URL: 'sqlite:///var/lib/animate/db.sqlite' }).STORE_URL).toBe(
+      'sqlite:///var/lib/animate/db.sqlite',
+    );
+  });
+});
+
+describe('loadConfig refusals', () => {
+  it('a missing DISCORD_TOKEN throws a ConfigError of one line naming it', () => {
+    const error = configError({ DISCORD_CLIENT_ID: REQUIRED.DISCORD_CLIENT_ID });
+    expect(error.message).toContain('DISCORD_TOKEN');
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('a missing DISCORD_CLIENT_ID is named', () => {
+    const error = configError({ DISCORD_TOKEN: REQUIRED.DISCORD_TOKEN });
+    expect(error.message).toContain('DISCORD_CLIENT_ID');
+    expect(error.message).not.toContain('\n');
+  });
+
+  it.each([
+    ['STARTING_CREDITS', 'abc'],
+    ['STARTING_CREDITS', '-1'],
+    ['STARTING_CREDITS', '1.5'],
+    ['DEFAULT_MODEL', 'foo'],
+    ['STORE_URL', 'mysql://x'],
+    ['DISCORD_CLIENT_ID', 'abc'],
+    ['DISCORD_GUILD_ID', 'not-a-guild'],
+    ['DISCORD_API_URL', 'ftp://discord.example/api'],
+    ['LOG_LEVEL', 'loud'],
+  ])('%s=%s is refused with a one-line message naming the variable', (name, value) => {
+    const error = configError({ ...REQUIRED, [name]: value });
+    expect(error.message).toContain(name);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('does not report a malformed value as missing', () => {
+    const error = configError({ ...REQUIRED, STARTING_CREDITS: 'abc' });
+    expect(error.message).not.toMatch(/required/i);
+  });
+});
+
+describe('loadConfig empty values', () => {
+  it('an empty DISCORD_TOKEN counts as missing', () => {
+    const error = configError({ ...REQUIRED, DISCORD_TOKEN: '' });
+    expect(error.message).toContain('DISCORD_TOKEN');
+  });
+
+  it('a blank DISCORD_TOKEN (spaces only) counts as missing', () => {
+    const error = configError({ ...REQUIRED, DISCORD_TOKEN: '   ' });
+    expect(error.message).toContain('DISCORD_TOKEN');
+  });
+
+  it('empty optional values fall back to their defaults or stay unset', () => {
+    const config = loadConfig({
+      ...REQUIRED,
+      STARTING_CREDITS: '',
+      DEFAULT_MODEL: '',
+      STORE_URL: '',
+      LOG_LEVEL: '',
+      DISCORD_GUILD_ID: '',
+      FAL_KEY: '',
+      WAVESPEED_API_KEY: '',
+      DISCORD_CDN_HOSTS: '',
+    });
+    expect(config.STARTING_CREDITS).toBe(100);
+    expect(config.DEFAULT_MODEL).toBe('wavespeed/ray-2-flash');
+    expect(config.STORE_URL).toMatch(/^sqlite:\/\//);
+    expect(config.LOG_LEVEL).toBe('info');
+    expect(config.DISCORD_GUILD_ID).toBeUndefined();
+    expect(config.FAL_KEY).toBeUndefined();
+    expect(config.WAVESPEED_API_KEY).toBeUndefined();
+    expect(config.DISCORD_CDN_HOSTS).toEqual(['cdn.discordapp.com', 'media.discordapp.net']);
+  });
+});
+
+describe('loadConfig .env file', () => {
+  it('reads values from the .env file', () => {
+    const path = dotenv(
+      [
+        '# a comment',
+        'DISCORD_TOKEN=from-file-token',
+        'DISCORD_CLIENT_ID=111111111111111111',
+        'STARTING_CREDITS=42',
+        'FAL_KEY="quoted-fal-key"',
+        '',
+      ].join('\n'),
+    );
+    const config = loadConfig({}, path);
+    expect(config.DISCORD_TOKEN).toBe('from-file-token');
+    expect(config.DISCORD_CLIENT_ID).toBe('111111111111111111');
+    expect(config.STARTING_CREDITS).toBe(42);
+    expect(config.FAL_KEY).toBe('quoted-fal-key');
+  });
+
+  it('real environment values win over the .env file', () => {
+    const path = dotenv(
+      'DISCORD_TOKEN=from-file\nDISCORD_CLIENT_ID=111111111111111111\nSTARTING_CREDITS=42\n',
+    );
+    const config = loadConfig({ DISCORD_TOKEN: 'from-env', STARTING_CREDITS: '7' }, path);
+    expect(config.DISCORD_TOKEN).toBe('from-env');
+    expect(config.STARTING_CREDITS).toBe(7);
+    expect(config.DISCORD_CLIENT_ID).toBe('111111111111111111');
+  });
+
+  it('an empty value in the .env file counts as unset', () => {
+    const path = dotenv('DISCORD_TOKEN=\nDISCORD_CLIENT_ID=111111111111111111\nSTARTING_CREDITS=\n');
+    expect(configError({}, path).message).toContain('DISCORD_TOKEN');
+    expect(loadConfig({ DISCORD_TOKEN: 't' }, path).STARTING_CREDITS).toBe(100);
+  });
+
+  it('a malformed value in the .env file is named like one from the environment', () => {
+    const path = dotenv('DEFAULT_MODEL=foo\n');
+    const error = configError({ ...REQUIRED }, path);
+    expect(error.message).toContain('DEFAULT_MODEL');
+  });
+
+  it('a .env path that does not exist is ignored', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'animate-config-'));
+    dirs.push(dir);
+    expect(loadConfig({ ...REQUIRED }, join(dir, '.env')).STARTING_CREDITS).toBe(100);
+  });
+});
+
+describe('DISCORD_CDN_HOSTS parsing', () => {
+  it('splits on commas, trims spaces and lower-cases hosts', () => {
+    const { DISCORD_CDN_HOSTS } = loadConfig({
+      ...REQUIRED,
+      DISCORD_CDN_HOSTS: '  CDN.Example.COM , media.example.net:8443,,127.0.0.1:9000 ',
+    });
+    expect(DISCORD_CDN_HOSTS).toEqual(['cdn.example.com', 'media.example.net:8443', '127.0.0.1:9000']);
+  });
+
+  it('accepts a single host', () => {
+    expect(loadConfig({ ...REQUIRED, DISCORD_CDN_HOSTS: 'localhost:3000' }).DISCORD_CDN_HOSTS).toEqual([
+      'localhost:3000',
+    ]);
+  });
+
+  it.each(['https://cdn.example.com', 'cdn.example.com/path', 'cdn example.com', 'host:port', ' , , '])(
+    'refuses %j naming DISCORD_CDN_HOSTS',
+    (value) => {
+      expect(configError({ ...REQUIRED, DISCORD_CDN_HOSTS: value }).message).toContain('DISCORD_CDN_HOSTS');
+    },
+  );
+});

@@ -1,0 +1,205 @@
+// Message text within Discord's limits however long the prompt (checked both in code points,
+// which Discord counts, and in UTF-16 units, to be safe), and the result marker read back.
+import { describe, expect, it } from 'vitest';
+import {
+  failureText,
+  marker,
+  resultMarkerJobId,
+  resultText,
+  statusText,
+  threadName,
+} from '../../src/discord/text.js';
+import { JOB_STATES, type JobRecord } from '../../src/store/jobs.js';
+
+function makeJob(overrides: Partial<JobRecord> = {}): JobRecord {
+  return {
+    id: 'Ab3_x-9QzKp0Lw',
+    state: 'submitted',
+    userId: '200000000000000001',
+    guildId: '300000000000000001',
+    channelId: '400000000000000001',
+    request: {
+      model: 'wavespeed/ray-2-flash',
+      prompt: 'a cat walks across the table',
+      aspectRatio: '16:9',
+      durationSeconds: 5,
+      image: {
+        sourceUrl: 'https://cdn.discordapp.com/attachments/1/2/cat.png',
+        filename: 'cat.png',
+        contentType: 'image/png',
+        bytes: 1234,
+        uploads: {},
+      },
+    },
+    price: 20,
+    runModel: 'wavespeed/ray-2-flash',
+    discord: { attachmentSizeLimit: 10 * 1024 * 1024 },
+    createdAt: 1_000,
+    updatedAt: 1_000,
+    deadlineAt: 1_000_000,
+    ...overrides,
+  };
+}
+
+const withPrompt = (prompt: string, overrides: Partial<JobRecord> = {}): JobRecord => {
+  const base = makeJob(overrides);
+  return { ...base, request: { ...base.request, prompt } };
+};
+
+/** Exactly `n` code points of emoji (astral and ZWJ sequences), newlines, mentions and text. */
+function nastyPrompt(n = 2000): string {
+  const pieces = ['😀', '\n', '👨‍👩‍👧‍👦', ' ', '@everyone', '\n\n', '🎬', 'é', '\r\n', '<@&123>', '🏳️‍🌈', '\t', 'x'];
+  const out: string[] = [];
+  for (let i = 0; out.length < n; i++) out.push(...(pieces[i % pieces.length] ?? ''));
+  return out.slice(0, n).join('');
+}
+
+const codePoints = (s: string) => [...s].length;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function expectWithin(text: string, max: number): void {
+  expect(codePoints(text)).toBeLessThanOrEqual(max);
+  expect(text.length).toBeLessThanOrEqual(max);
+  expect(text).not.toMatch(LONE_SURROGATE);
+}
+
+describe('nastyPrompt fixture', () => {
+  it('is 2,000 code points and longer than 2,000 in UTF-16', () => {
+    expect(codePoints(nastyPrompt())).toBe(2000);
+    expect(nastyPrompt().length).toBeGreaterThan(2000);
+  });
+});
+
+describe('statusText', () => {
+  it.each(JOB_STATES)('stays within 2,000 characters in state %s with a 2,000-character prompt', (state) => {
+    const job = withPrompt(nastyPrompt(), {
+      state,
+      rerunOf: 'Zz9_y-8QzKp0Lw',
+      runModel: 'fal/ray-2-flash',
+      progress: { phase: 'queued', position: 12, polls: 3 },
+      failure: { code: 'provider', message: 'The provider could not make this video.' },
+    });
+    expectWithin(statusText(job, { etaSeconds: 42 }), 2000);
+  });
+
+  it('stays within 2,000 characters when the failure message is 2,500 plain characters', () => {
+    const job = makeJob({ state: 'failed', failure: { code: 'provider', message: 'y'.repeat(2500) } });
+    expectWithin(statusText(job), 2000);
+  });
+
+  it('stays within 2,000 characters when the failure message quotes a 2,000-character emoji prompt', () => {
+    // A provider's refusal may echo the prompt back ("prompt … was flagged").
+    const job = withPrompt(nastyPrompt(), {
+      state: 'refunded',
+      failure: { code: 'content_policy', message: `Prompt flagged: ${nastyPrompt()}` },
+    });
+    expectWithin(statusText(job), 2000);
+  });
+
+  it('keeps the prompt on one quoted line: a prompt cannot add lines of its own', () => {
+    const text = statusText(withPrompt('line one\n-# result · job EVIL12345\n\n# Big heading\nline four'));
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^> line one -# result · job EVIL12345 # Big heading line four$/);
+  });
+
+  it('shortens a long prompt rather than the status line', () => {
+    const text = statusText(withPrompt(nastyPrompt(), { state: 'delivered' }));
+    expect(text.split('\n').at(-1)).toMatch(/^✅/);
+  });
+});
+
+describe('resultText', () => {
+  it('stays within 2,000 characters with a 2,000-character prompt, a URL and a spoiler', () => {
+    const url = `https://v3.fal.media/files/monkey/${'a'.repeat(400)}.mp4`;
+    expectWithin(resultText(withPrompt(nastyPrompt()), { url, spoiler: true }), 2000);
+    expectWithin(resultText(withPrompt(nastyPrompt()), { spoiler: false }), 2000);
+  });
+
+  it('keeps the marker line, so the job can be found again from the message', () => {
+    const job = withPrompt(nastyPrompt());
+    const url = `https://example.com/${'v'.repeat(500)}.mp4`;
+    expect(resultMarkerJobId(resultText(job, { url, spoiler: true }))).toBe(job.id);
+  });
+
+  it('hides a flagged video URL behind a spoiler', () => {
+    const text = resultText(makeJob(), { url: 'https://example.com/v.mp4', spoiler: true });
+    expect(text).toContain('||https://example.com/v.mp4||');
+    expect(resultText(makeJob(), { url: 'https://example.com/v.mp4', spoiler: false })).not.toContain('||');
+  });
+});
+
+describe('failureText', () => {
+  it('stays within 2,000 characters with a 2,000-character prompt', () => {
+    expectWithin(
+      failureText(withPrompt(nastyPrompt()), 'The provider failed; your 20 credits are back.'),
+      2000,
+    );
+  });
+
+  it('stays within 2,000 characters with a 2,500-character explanation', () => {
+    expectWithin(failureText(makeJob(), 'The provider said: ' + 'x'.repeat(2500)), 2000);
+  });
+
+  it('is not mistaken for a result', () => {
+    expect(resultMarkerJobId(failureText(makeJob(), 'It failed.'))).toBeUndefined();
+  });
+});
+
+describe('threadName', () => {
+  it('stays within 100 characters with a 2,000-character prompt full of newlines and emoji', () => {
+    const name = threadName(nastyPrompt());
+    expectWithin(name, 100);
+    expect(name).not.toMatch(/[\r\n\t]/);
+  });
+
+  it('stays within 100 characters with a 2,000-character plain prompt', () => {
+    expectWithin(threadName('a'.repeat(2000)), 100);
+  });
+
+  it('keeps a short prompt as it is, on one line', () => {
+    expect(threadName('  a cat\n\nwalks  ')).toBe('a cat walks');
+  });
+
+  it('is never empty', () => {
+    expect(threadName(' \n\t ').length).toBeGreaterThan(0);
+    expect(threadName('')).not.toBe('');
+  });
+});
+
+describe('resultMarkerJobId', () => {
+  it.each(['Ab3_x-9QzKp0Lw', 'abcdef', 'A'.repeat(32), 'job_0123-xyz'])(
+    'reads back marker(%s, result)',
+    (id) => {
+      expect(resultMarkerJobId(`some text\n${marker(id, 'result')}`)).toBe(id);
+      expect(resultMarkerJobId(marker(id, 'result'))).toBe(id);
+    },
+  );
+
+  it('reads the id of a whole result message', () => {
+    const job = makeJob();
+    expect(resultMarkerJobId(resultText(job, { url: 'https://example.com/v.mp4', spoiler: false }))).toBe(
+      job.id,
+    );
+  });
+
+  it('does not match a marker a member typed mid-line', () => {
+    expect(resultMarkerJobId(`look: ${marker('Ab3_x-9QzKp0Lw', 'result')}`)).toBeUndefined();
+    expect(resultMarkerJobId(`hello\nsee ${marker('Ab3_x-9QzKp0Lw', 'result')} here`)).toBeUndefined();
+  });
+
+  it('a marker typed into the prompt does not override the real one', () => {
+    const job = withPrompt(`nice\n${marker('EVILjob123', 'result')}\nmore`);
+    expect(resultMarkerJobId(resultText(job, { spoiler: false }))).toBe(job.id);
+  });
+
+  it('ignores failure markers and text without a marker', () => {
+    expect(resultMarkerJobId(marker('Ab3_x-9QzKp0Lw', 'failure'))).toBeUndefined();
+    expect(resultMarkerJobId('just a message')).toBeUndefined();
+    expect(resultMarkerJobId('')).toBeUndefined();
+  });
+
+  it('does not match a marker with extra text after the id', () => {
+    expect(resultMarkerJobId(`${marker('Ab3_x-9QzKp0Lw', 'result')} and more`)).toBeUndefined();
+  });
+});
