@@ -25,11 +25,17 @@ const PNG = Buffer.from(
   'base64',
 );
 
-const fake = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'bench/fake-provider.ts')], {
-  env: { ...process.env, JOBS: String(JOBS), RUN_MS: String(RUN_MS) },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const firstLine = await new Promise<string>((res) => createInterface({ input: fake.stdout }).once('line', res));
+const fake = spawn(
+  process.execPath,
+  ['--import', 'tsx', join(import.meta.dirname, 'bench/fake-provider.ts')],
+  {
+    env: { ...process.env, JOBS: String(JOBS), RUN_MS: String(RUN_MS) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
+const firstLine = await new Promise<string>((res) =>
+  createInterface({ input: fake.stdout }).once('line', res),
+);
 const { baseUrl } = JSON.parse(firstLine) as { baseUrl: string };
 
 const dir = mkdtempSync(join(tmpdir(), 'animate-bench-'));
@@ -43,21 +49,27 @@ let posted = 0;
 let allDone: () => void = () => undefined;
 const done = new Promise<void>((res) => (allDone = res));
 const sink: Delivery = {
-  openStatus: async (job) => ({ statusChannelId: job.channelId, statusMessageId: `s${job.id}`, threadId: job.channelId }),
-  showStatus: async () => undefined,
-  isAgeRestricted: async () => false,
-  postResult: async (job, video) => {
+  openStatus: (job) =>
+    Promise.resolve({
+      statusChannelId: job.channelId,
+      statusMessageId: `s${job.id}`,
+      threadId: job.channelId,
+    }),
+  showStatus: () => Promise.resolve(),
+  isAgeRestricted: () => Promise.resolve(false),
+  postResult: (job, video) => {
     posted++;
-    if (!video.bytes) throw new Error('expected the video bytes');
+    if (!video.bytes) return Promise.reject(new Error('expected the video bytes'));
     delivered.add(job.id);
     if (delivered.size === JOBS) allDone();
-    return { messageId: `r${job.id}` };
+    return Promise.resolve({ messageId: `r${job.id}` });
   },
-  findResult: async () => undefined,
-  postFailure: async (job, text) => {
+  findResult: () => Promise.resolve(undefined),
+  postFailure: (job, text) => {
     process.stderr.write(`job ${job.id} failed: ${text}\n`);
+    return Promise.resolve();
   },
-  tellPrivately: async () => true,
+  tellPrivately: () => Promise.resolve(true),
 };
 const engine = createEngine({
   settings: {
@@ -75,7 +87,10 @@ const engine = createEngine({
   ledger: createLedger({ keyv: store.keyv, startingCredits: 100 }),
   jobs: createJobStore(store.keyv),
   providers: new Map([
-    ['wavespeed/ray-2-flash', createWaveSpeedProvider({ http, baseUrl, apiKey: 'bench-key', endpoint: 'luma/ray-2-flash-i2v' })],
+    [
+      'wavespeed/ray-2-flash',
+      createWaveSpeedProvider({ http, baseUrl, apiKey: 'bench-key', endpoint: 'luma/ray-2-flash-i2v' }),
+    ],
   ]),
   http,
   delivery: sink,
@@ -103,7 +118,13 @@ const accepted = await Promise.all(
         prompt: `job ${i}`,
         aspectRatio: '16:9',
         durationSeconds: 5,
-        image: { sourceUrl: 'http://127.0.0.1:1/unused.png', filename: 'input.png', contentType: 'image/png', bytes: PNG.length, uploads: {} },
+        image: {
+          sourceUrl: 'http://127.0.0.1:1/unused.png',
+          filename: 'input.png',
+          contentType: 'image/png',
+          bytes: PNG.length,
+          uploads: {},
+        },
       },
     }),
   ),
