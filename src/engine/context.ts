@@ -7,9 +7,10 @@ import type { JobRecord, JobStore } from '../store/jobs.js';
 import type { Ledger } from '../store/ledger.js';
 import type { Clock } from './clock.js';
 import type { Delivery } from './delivery.js';
+import type { RunTimes } from './run-times.js';
 
 export interface EngineSettings {
-  /** Typical run time per model, submit to finished video. */
+  /** Typical run time per model, submit to finished video: the starting point of what is learned. */
   expectedRunMs: Readonly<Record<ModelId, number>>;
   jobDeadlineMs: number;
   outputMaxBytes: number;
@@ -44,6 +45,8 @@ export interface StepContext {
   http: Http;
   delivery: Delivery;
   clock: Clock;
+  /** Expected run time and spread per model, learned from the completions we see. */
+  runTimes: RunTimes;
   /** Input image bytes still in memory from the request, by job id. */
   imageCache: Map<string, Uint8Array>;
   /** Writes the job with `patch` applied; the in-memory copy changes only once the write succeeded. */

@@ -13,6 +13,7 @@ import type { EngineSettings, StepContext } from './context.js';
 import type { Delivery } from './delivery.js';
 import { KeyedLock } from '../store/lock.js';
 import { Admission } from './admission.js';
+import { createRunTimes } from './run-times.js';
 import { Scheduler } from './scheduler.js';
 import { fail, runStep } from './steps.js';
 
@@ -77,6 +78,7 @@ export function createEngine(deps: {
 
   const ctx: StepContext = {
     ...deps,
+    runTimes: createRunTimes(deps.settings.expectedRunMs),
     imageCache: new Map(),
     async persist(job, patch) {
       const next = { ...job, ...patch, updatedAt: clock.now() };

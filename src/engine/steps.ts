@@ -10,7 +10,7 @@ import type { JobRecord } from '../store/jobs.js';
 import { failoverModel } from './failover.js';
 import { backoffMs } from './backoff.js';
 import type { StepContext } from './context.js';
-import { nextPollDelayMs, POLL_DEFAULTS } from './poll-schedule.js';
+import { nextPollDelayMs } from './poll-schedule.js';
 import { failureText } from './wording.js';
 
 export async function runStep(ctx: StepContext, job: JobRecord): Promise<void> {
@@ -182,7 +182,7 @@ async function lostSubmit(ctx: StepContext, job: JobRecord): Promise<void> {
 }
 
 function plan(ctx: StepContext, job: JobRecord) {
-  return { expectedMs: ctx.settings.expectedRunMs[job.runModel], cv: POLL_DEFAULTS.cv };
+  return { expectedMs: ctx.runTimes.expected(job.runModel), cv: ctx.runTimes.cv(job.runModel) };
 }
 
 async function poll(ctx: StepContext, job: JobRecord): Promise<void> {
@@ -239,6 +239,7 @@ async function poll(ctx: StepContext, job: JobRecord): Promise<void> {
         state: 'succeeded',
         output: { url: result.videoUrl, nsfw: result.nsfw },
       });
+      ctx.runTimes.observe(job.runModel, now - submittedAt);
       ctx.logFor(job).info({ runMs: now - submittedAt, polls: progress.polls + 1 }, 'video ready');
       return deliver(ctx, job);
     case 'failed':
@@ -372,7 +373,7 @@ async function showStatus(ctx: StepContext, job: JobRecord, force: boolean): Pro
   if (!job.discord.statusMessageId || (!force && now - attempts.lastStatusEditAt < 15_000)) return;
   attempts.lastStatusEditAt = now;
   const submittedAt = job.progress?.submittedAt;
-  const expectedMs = ctx.settings.expectedRunMs[job.runModel];
+  const expectedMs = ctx.runTimes.expected(job.runModel);
   const etaSeconds =
     submittedAt === undefined ? undefined : Math.max(5, Math.round((submittedAt + expectedMs - now) / 1000));
   await ctx.delivery
