@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { startBot, type Bot } from '../../src/main.js';
-import { startFakeDiscord, type FakeDiscord, type FakeUser } from '../fakes/discord/index.js';
+import {
+  startFakeDiscord,
+  type FakeAttachment,
+  type FakeDiscord,
+  type FakeUser,
+} from '../fakes/discord/index.js';
 import { startFakeFal, type FakeFal } from '../fakes/fal.js';
 import { startFakeWaveSpeed, type FakeWaveSpeed } from '../fakes/wavespeed.js';
 
@@ -38,6 +43,8 @@ export interface AnimateOptions {
   channelId?: string;
   inDm?: boolean;
   attachmentSizeLimit?: number;
+  /** More attachments for the interaction's `resolved` map, e.g. one an `end_image` option names. */
+  extraAttachments?: FakeAttachment[];
 }
 
 export interface World {
@@ -99,7 +106,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
         ...(opts.channelId ? { channelId: opts.channelId } : {}),
         ...(opts.inDm ? { inDm: true } : {}),
         ...(opts.attachmentSizeLimit ? { attachmentSizeLimit: opts.attachmentSizeLimit } : {}),
-        attachments: [attachment],
+        attachments: [attachment, ...(opts.extraAttachments ?? [])],
         options: [
           { name: 'image', type: 11, value: attachment.id },
           { name: 'prompt', type: 3, value: opts.prompt ?? 'the cat slowly blinks' },
