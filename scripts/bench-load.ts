@@ -64,7 +64,8 @@ const sink: Delivery = {
     if (delivered.size === JOBS) allDone();
     return Promise.resolve({ messageId: `r${job.id}` });
   },
-  findResult: () => Promise.resolve(undefined),
+  findPost: () => Promise.resolve(undefined),
+  offerRerun: () => Promise.resolve(),
   postFailure: (job, text) => {
     process.stderr.write(`job ${job.id} failed: ${text}\n`);
     return Promise.resolve();

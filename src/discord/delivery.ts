@@ -4,6 +4,7 @@ import { DiscordAPIError, RESTJSONErrorCodes, type Client, type SendableChannels
 import type { Delivery } from '../engine/delivery.js';
 import type { Logger } from '../logger.js';
 import type { JobRecord } from '../store/jobs.js';
+import { RERUN_EMOJI } from './reactions.js';
 import { failureText, marker, resultText, statusText, threadName } from './text.js';
 
 /** Message nonces are at most 25 characters; job ids are 14. */
@@ -86,9 +87,6 @@ export function createDelivery(client: Client, log: Logger): Delivery {
         ...base,
         content: resultText(job, { spoiler: video.spoiler, url: video.url }),
       });
-      await message
-        .react('🔁')
-        .catch((error: unknown) => log.warn({ err: error, jobId: job.id }, 'could not add the 🔁 reaction'));
       return { messageId: message.id };
     },
 
@@ -99,11 +97,18 @@ export function createDelivery(client: Client, log: Logger): Delivery {
       return 'nsfw' in channel ? channel.nsfw : false;
     },
 
-    async findResult(job) {
+    async findPost(job, kind) {
       const channel = await sendable(job.discord.threadId ?? job.channelId);
       const recent = await channel.messages.fetch({ limit: 50 });
-      const mine = marker(job.id, 'result');
+      const mine = marker(job.id, kind);
       return recent.find((m) => m.author.id === client.user?.id && m.content.includes(mine))?.id;
+    },
+
+    async offerRerun(job, messageId) {
+      const channel = await sendable(job.discord.threadId ?? job.channelId);
+      await channel.messages
+        .react(messageId, RERUN_EMOJI)
+        .catch((error: unknown) => log.warn({ err: error, jobId: job.id }, 'could not add the 🔁 reaction'));
     },
 
     async postFailure(job, text) {

@@ -31,8 +31,10 @@ export interface Delivery {
   postResult(job: JobRecord, video: VideoOutput): Promise<{ messageId: string }>;
   /** Whether results for this job land in an age-restricted channel. */
   isAgeRestricted(job: JobRecord): Promise<boolean>;
-  /** Looks for a result this job already posted (the crash-after-post window). */
-  findResult(job: JobRecord): Promise<string | undefined>;
+  /** Looks for a result or failure notice this job already posted (the crash-after-post window). */
+  findPost(job: JobRecord, kind: 'result' | 'failure'): Promise<string | undefined>;
+  /** Invites reruns on a posted result (the bot's own 🔁); best effort. */
+  offerRerun(job: JobRecord, messageId: string): Promise<void>;
   /** Tells the member the job failed and was refunded. */
   postFailure(job: JobRecord, text: string): Promise<void>;
   /** A private word to a member (a DM); resolves false when it could not be delivered. */

@@ -27,7 +27,8 @@ export async function runStep(ctx: StepContext, job: JobRecord): Promise<void> {
     case 'delivering':
       return deliver(ctx, job);
     case 'failed':
-      return settleFailure(ctx, job);
+      // Reached only on a resume or a retry: the notice may already be out.
+      return settleFailure(ctx, job, true);
     case 'delivered':
     case 'refunded':
       return;
@@ -253,7 +254,7 @@ async function deliver(ctx: StepContext, job: JobRecord): Promise<void> {
     return fail(ctx, job, { code: 'provider_failed', message: 'The video provider returned no video.' });
   const log = ctx.logFor(job);
   if (job.state === 'delivering' && !job.discord.resultMessageId) {
-    const found = await ctx.delivery.findResult(job);
+    const found = await ctx.delivery.findPost(job, 'result');
     if (found) {
       log.warn({ messageId: found }, 'result was already posted before a restart; not posting again');
       job = await ctx.persist(job, { discord: { ...job.discord, resultMessageId: found } });
@@ -312,6 +313,7 @@ async function deliver(ctx: StepContext, job: JobRecord): Promise<void> {
     job = await ctx.persist(job, { discord: { ...job.discord, resultMessageId: messageId } });
     await ctx.jobs.linkResultMessage(messageId, job.id);
   }
+  if (job.discord.resultMessageId) await ctx.delivery.offerRerun(job, job.discord.resultMessageId);
   await ctx.ledger.commit(job.userId, job.id);
   job = await ctx.persist(job, { state: 'delivered', finishedAt: ctx.clock.now() });
   log.info({ price: job.price }, 'job delivered');
@@ -350,16 +352,24 @@ export async function fail(
   failure: { code: string; message: string },
 ): Promise<void> {
   job = await ctx.persist(job, { state: 'failed', failure });
-  return settleFailure(ctx, job);
+  return settleFailure(ctx, job, false);
 }
 
-async function settleFailure(ctx: StepContext, job: JobRecord): Promise<void> {
-  const refunded = await ctx.ledger.refund(job.userId, job.id);
+async function settleFailure(ctx: StepContext, job: JobRecord, mayHavePosted: boolean): Promise<void> {
+  await ctx.ledger.refund(job.userId, job.id);
+  // Word it from the ledger, not from this call: on a resume the refund happened last time.
+  const refunded = (await ctx.ledger.entry(job.userId, job.id))?.state === 'refunded';
   const failure = job.failure ?? { code: 'internal', message: 'Something went wrong.' };
   const text = refunded ? `${failure.message} Your ${job.price} credits were refunded.` : failure.message;
-  await ctx.delivery
-    .postFailure(job, text)
-    .catch((error: unknown) => ctx.logFor(job).warn({ err: error }, 'could not post the failure notice'));
+  const log = ctx.logFor(job);
+  const posted = mayHavePosted
+    ? await ctx.delivery.findPost(job, 'failure').catch(() => undefined)
+    : undefined;
+  if (posted) log.info({ messageId: posted }, 'failure notice was already posted before a restart');
+  else
+    await ctx.delivery
+      .postFailure(job, text)
+      .catch((error: unknown) => log.warn({ err: error }, 'could not post the failure notice'));
   job = await ctx.persist(job, { state: 'refunded', finishedAt: ctx.clock.now() });
   ctx.logFor(job).info({ code: failure.code, refunded }, 'job failed');
   await showStatus(ctx, job, true);

@@ -35,6 +35,8 @@ export interface Ledger {
   /** Gives a hold back in full. Returns false when there was no hold (already settled or never held). */
   refund(userId: string, jobId: string): Promise<boolean>;
   statement(userId: string, limit: number): Promise<{ balance: number; entries: LedgerEntry[] }>;
+  /** The entry for one job, if the member has one. */
+  entry(userId: string, jobId: string): Promise<LedgerEntry | undefined>;
 }
 
 export function createLedger(opts: { keyv: Store; startingCredits: number; now?: () => number }): Ledger {
@@ -90,6 +92,8 @@ export function createLedger(opts: { keyv: Store; startingCredits: number; now?:
 
     commit: (userId, jobId) => settle(userId, jobId, 'spent'),
     refund: (userId, jobId) => settle(userId, jobId, 'refunded'),
+
+    entry: async (userId, jobId) => (await load(userId)).entries.find((e) => e.jobId === jobId),
 
     statement: async (userId, limit) => {
       const account = await load(userId);

@@ -18,6 +18,14 @@ type SubmitFault =
   | { reset: true; createTask?: boolean }
   | { delayMs: number };
 
+/** A request as a hook sees it (see `onRequest`). */
+export interface HookedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
 export interface FakeTask {
   id: string;
   endpoint: string;
@@ -60,6 +68,13 @@ export interface FakeWaveSpeed {
   release(id?: string): void;
   /** Status the task shows right now. */
   statusOf(id: string): string | undefined;
+  /**
+   * Runs `hook` for every request matching method and path once the fake has applied its effect
+   * (task created, file stored) and before the answer leaves; the answer waits for the returned
+   * promise. For crash tests: kill the client between a side effect and the client learning of
+   * it. Not called for a request answered by resetting the connection. Returns a remover.
+   */
+  onRequest(method: string, path: RegExp, hook: (request: HookedRequest) => void | Promise<void>): () => void;
   close(): Promise<void>;
 }
 
@@ -97,6 +112,7 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
   const files = new Map<string, { contentType: string; bytes: Buffer }>();
   const timers = new Set<NodeJS.Timeout>();
   let holdAll = false;
+  const hooks: { method: string; path: RegExp; run: (request: HookedRequest) => void | Promise<void> }[] = [];
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -141,6 +157,14 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
       const task = fake.tasks.get(id);
       return task && statusOf(task);
     },
+    onRequest(method, path, run) {
+      const entry = { method: method.toUpperCase(), path, run };
+      hooks.push(entry);
+      return () => {
+        const at = hooks.indexOf(entry);
+        if (at >= 0) hooks.splice(at, 1);
+      };
+    },
     async close() {
       for (const timer of timers) clearTimeout(timer);
       server.closeAllConnections();
@@ -148,6 +172,23 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     },
   };
   return fake;
+
+  /** Defers `res.end` until every hook matching the request has run (the handlers answer via end). */
+  function holdAnswer(res: ServerResponse, request: HookedRequest): void {
+    const matching = hooks.filter((h) => h.method === request.method && h.path.test(request.path));
+    if (matching.length === 0) return;
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    const held = (...args: unknown[]): ServerResponse => {
+      void (async () => {
+        for (const hook of matching) await hook.run(request);
+      })().then(
+        () => end(...args),
+        () => res.destroy(),
+      );
+      return res;
+    };
+    res.end = held as ServerResponse['end'];
+  }
 
   function mustGet(id: string): FakeTask {
     const task = fake.tasks.get(id);
@@ -170,6 +211,7 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     const at = Date.now();
     fake.requests.push({ method, path: url.pathname, headers, at });
     const body = await readBody(req);
+    holdAnswer(res, { method, path: url.pathname, headers, body });
     const authorized = headers.authorization === `Bearer ${apiKey}`;
     const path = url.pathname;
 

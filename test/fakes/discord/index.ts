@@ -191,6 +191,25 @@ export class FakeDiscord {
     this.world.faults.push({ ...fault, method: method.toUpperCase(), path });
   }
 
+  /**
+   * Runs `hook` for every request matching method and path (decoded, as for `failNext`) after the
+   * fake has applied its effect (a message stored, a reaction added) and before it answers; the
+   * answer waits for the returned promise. For crash tests: kill the client between a side
+   * effect and the client learning of it. Returns a function that removes the hook.
+   */
+  onRequest(
+    method: string,
+    path: RegExp,
+    hook: (request: RecordedRequest) => void | Promise<void>,
+  ): () => void {
+    const entry = { method: method.toUpperCase(), path, run: hook };
+    this.world.hooks.push(entry);
+    return () => {
+      const at = this.world.hooks.indexOf(entry);
+      if (at >= 0) this.world.hooks.splice(at, 1);
+    };
+  }
+
   waitFor<T>(fn: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
     return waitFor(fn, timeoutMs, () => this.describeRecent());
   }

@@ -137,6 +137,14 @@ async function handle(world: World, req: IncomingMessage, res: ServerResponse): 
     }
   }
   record.status = result.status;
+  // Test hooks run with the effect applied and the answer not yet sent (e.g. to kill the client).
+  for (const hook of world.hooks.filter((h) => h.method === record.method && h.path.test(record.path))) {
+    try {
+      await hook.run(record);
+    } catch (error: unknown) {
+      record.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    }
+  }
   write(res, result);
 }
 

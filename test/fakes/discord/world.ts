@@ -40,6 +40,12 @@ export interface PendingFault extends InjectedFault {
   path: RegExp;
 }
 
+export interface RequestHook {
+  method: string;
+  path: RegExp;
+  run: (request: RecordedRequest) => void | Promise<void>;
+}
+
 export class World implements GatewayHost {
   readonly nextId = createSnowflakes();
   readonly createdAt = new Date().toISOString();
@@ -65,6 +71,7 @@ export class World implements GatewayHost {
   readonly dispatched: DispatchedEvent[] = [];
   readonly dropped: DroppedEvent[] = [];
   readonly faults: PendingFault[] = [];
+  readonly hooks: RequestHook[] = [];
   readonly gateway: Gateway;
   baseUrl = 'http://127.0.0.1:0';
 
