@@ -8,6 +8,8 @@ import { animateData } from './animate-data.js';
 import { readAnimateOptions } from './animate-options.js';
 import type { Command, CommandDeps } from './types.js';
 
+const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
+
 export const animate = {
   data: animateData,
 
@@ -30,7 +32,8 @@ export const animate = {
       userId: interaction.user.id,
       guildId: interaction.guildId,
       channelId: interaction.channelId,
-      attachmentSizeLimit: interaction.attachmentSizeLimit,
+      // Discord sends attachment_size_limit on every interaction; 10 MiB is its documented floor.
+      attachmentSizeLimit: interaction.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT,
       imageBytes: image.bytes,
       ...(endImage ? { endImageBytes: endImage.bytes } : {}),
       request: {

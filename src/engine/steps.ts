@@ -154,7 +154,20 @@ async function uploaded(ctx: StepContext, image: ImageRecord, cacheKey: string, 
       message: 'the input image is no longer available',
     });
   }
-  const url = await provider.upload({ bytes, contentType: image.contentType, filename: image.filename });
+  let url: string;
+  try {
+    url = await provider.upload({ bytes, contentType: image.contentType, filename: image.filename });
+  } catch (error) {
+    // The key itself is refused: the submit would be too, so let that failure stand.
+    if (!(error instanceof ProviderError) || error.kind === 'auth' || error.kind === 'balance') throw error;
+    // Storage refused or is missing (the protocol notes treat uploads as optional): the source
+    // URL answered moments ago, so submit it as is. Only a rerun after it expires loses out.
+    ctx.log.warn(
+      { err: error.toLog(), provider: provider.provider },
+      'upload refused; submitting the source URL',
+    );
+    return { url: image.sourceUrl, record: image, fresh: false };
+  }
   return { url, record: { ...image, uploads: { ...image.uploads, [provider.provider]: url } }, fresh: true };
 }
 
@@ -254,7 +267,11 @@ async function deliver(ctx: StepContext, job: JobRecord): Promise<void> {
     return fail(ctx, job, { code: 'provider_failed', message: 'The video provider returned no video.' });
   const log = ctx.logFor(job);
   if (job.state === 'delivering' && !job.discord.resultMessageId) {
-    const found = await ctx.delivery.findPost(job, 'result');
+    // A Discord that cannot list messages must not block delivery: the nonce still dedupes.
+    const found = await ctx.delivery.findPost(job, 'result').catch((error: unknown) => {
+      log.warn({ err: error }, 'could not look for an earlier result post');
+      return undefined;
+    });
     if (found) {
       log.warn({ messageId: found }, 'result was already posted before a restart; not posting again');
       job = await ctx.persist(job, { discord: { ...job.discord, resultMessageId: found } });

@@ -85,6 +85,24 @@ describe('/animate end to end', () => {
     expect(await creditsOf(w)).toBe(80);
   });
 
+  it('submits the Discord URL itself when the provider has no media upload', async () => {
+    world = await startWorld({}, { wavespeed: { uploads: false } });
+    const w = world;
+    const interaction = await w.animate();
+    await interaction.waitForReply();
+    await resultMessage(w);
+    expect(w.wavespeed.uploads).toHaveLength(0);
+    const attachmentUrl = Object.values(
+      (
+        w.discord.dispatched.find((e) => e.t === 'INTERACTION_CREATE')?.d as {
+          data: { resolved: { attachments: Record<string, { url: string }> } };
+        }
+      ).data.resolved.attachments,
+    )[0]?.url;
+    expect((w.wavespeed.submissions[0]?.body as { image?: string }).image).toBe(attachmentUrl);
+    expect(await creditsOf(w)).toBe(80);
+  });
+
   it('refuses a member without enough credits, privately, and charges nothing', async () => {
     world = await startWorld({ STARTING_CREDITS: '10' });
     const reply = await (await world.animate()).waitForReply();

@@ -61,9 +61,12 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(env: Record<string, string> = {}): Promise<World> {
+export async function startWorld(
+  env: Record<string, string> = {},
+  fakes: { wavespeed?: Parameters<typeof startFakeWaveSpeed>[0] } = {},
+): Promise<World> {
   const discord = await startFakeDiscord();
-  const wavespeed = await startFakeWaveSpeed({ apiKey: WS_KEY });
+  const wavespeed = await startFakeWaveSpeed({ apiKey: WS_KEY, ...fakes.wavespeed });
   const fal = await startFakeFal({ apiKey: FAL_KEY });
   const dir = mkdtempSync(join(tmpdir(), 'animate-e2e-'));
   const storeUrl = `sqlite://${join(dir, 'store.sqlite')}`;

@@ -85,6 +85,8 @@ export interface FakeWaveSpeedOptions {
   videoBytes?: Buffer;
   /** False makes POST /api/v3/media/uploads answer 404, as a server with only the binary upload would. */
   uploadTicket?: boolean;
+  /** False makes every upload endpoint answer 404, as a server without media uploads would. */
+  uploads?: boolean;
 }
 
 const MODELS = new Set(['luma/ray-2-flash-i2v', 'luma/ray-2-i2v']);
@@ -221,6 +223,9 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     const poll = /^\/api\/v3\/predictions\/([^/]+)(\/result)?$/.exec(path);
     if (method === 'GET' && poll?.[1]) return answerPoll(res, decodeURIComponent(poll[1]), authorized, at);
 
+    if (opts.uploads === false && method === 'POST' && path.startsWith('/api/v3/media/')) {
+      return json(res, 404, { code: 404, message: 'not found', data: null });
+    }
     if (method === 'POST' && path === '/api/v3/media/uploads') {
       if (opts.uploadTicket === false) return json(res, 404, { code: 404, message: 'not found', data: null });
       if (!authorized) return unauthorized(res);
