@@ -38,8 +38,13 @@ interface Run {
   killGroup(signal: NodeJS.Signals): void;
 }
 
-function npmStart(cwd: string, env: NodeJS.ProcessEnv): Run {
-  const child = spawn('npm', ['start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+function npmStart(cwd: string, env: NodeJS.ProcessEnv, script = 'start'): Run {
+  const child = spawn('npm', script === 'start' ? ['start'] : ['run', script], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const run: Run = {
     stdout: '',
     stderr: '',
@@ -87,6 +92,8 @@ describe('npm start', () => {
     await fake.waitFor(() => fake.gatewayReady, 20_000);
     await fake.waitFor(() => run.stdout.includes('bot ready'), 10_000);
     expect(existsSync(join(dir, 'data', 'animate.sqlite'))).toBe(true);
+    // Commands are registered by deploy-commands, never on start.
+    expect(fake.requests.filter((r) => r.method === 'PUT' && r.path.includes('/commands'))).toEqual([]);
     const ready = run.stdout.split('\n').find((l) => l.includes('bot ready')) ?? '';
     expect(ready).toContain('sqlite');
     expect(run.stdout).not.toContain(discord.botToken);
@@ -95,6 +102,33 @@ describe('npm start', () => {
     await run.closed;
     expect(run.stdout).toContain('"msg":"shutting down"');
     expect(run.stdout).toContain('"msg":"stopped"');
+  }, 40_000);
+
+  it('deploy-commands registers /animate and /credits globally, or in DISCORD_GUILD_ID, and exits', async () => {
+    discord = await startFakeDiscord();
+    const fake = discord;
+    const dir = projectCopy();
+    dirs.push(dir);
+    symlinkSync(join(ROOT, 'scripts'), join(dir, 'scripts'));
+    const env = {
+      DISCORD_TOKEN: fake.botToken,
+      DISCORD_CLIENT_ID: fake.applicationId,
+      DISCORD_API_URL: fake.apiBase,
+    };
+
+    const global = npmStart(dir, cleanEnv(env), 'deploy-commands');
+    expect(await global.exit).toBe(0);
+    expect(fake.commands.map((c) => c.name).sort()).toEqual(['animate', 'credits']);
+    const animate = fake.commands.find((c) => c.name === 'animate') as
+      { options?: { name: string }[] } | undefined;
+    expect(animate?.options?.map((o) => o.name)).toEqual(
+      expect.arrayContaining(['image', 'prompt', 'model', 'size', 'duration']),
+    );
+    expect(global.stdout).toContain('Registered 2 commands globally');
+
+    const guild = npmStart(dir, cleanEnv({ ...env, DISCORD_GUILD_ID: fake.guildId }), 'deploy-commands');
+    expect(await guild.exit).toBe(0);
+    expect(fake.guildCommands.map((c) => c.name).sort()).toEqual(['animate', 'credits']);
   }, 40_000);
 
   it('stops the bot when npm is killed alone', async () => {
