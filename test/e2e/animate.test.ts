@@ -1,38 +1,21 @@
 // The whole /animate path through the real bot and real discord.js, against fakes on loopback.
 import { afterEach, describe, expect, it } from 'vitest';
-import { PNG, secretsOf, startWorld, WS_KEY, type World } from './harness.js';
+import {
+  PNG,
+  startWorld,
+  WS_KEY,
+  type World,
+  closeChecked,
+  threadMessages,
+  resultMessage,
+  creditsOf,
+} from './harness.js';
 
 let world: World | undefined;
 afterEach(async () => {
-  if (!world) return;
-  // Secrets never reach a log line, nor anything sent to Discord.
-  const secrets = secretsOf(world);
-  const sent = JSON.stringify(world.discord.requests.map((r) => ({ path: r.path, json: r.json })));
-  for (const secret of secrets) {
-    expect(world.logs.join('\n')).not.toContain(secret);
-    expect(sent.replace(/\/(webhooks|interactions)\/\d+\/[^/"]+/g, '')).not.toContain(secret);
-  }
-  await world.close();
+  await closeChecked(world);
   world = undefined;
 });
-
-const threadMessages = (w: World) => {
-  const thread = w.discord.threads[0];
-  return thread ? w.discord.messagesIn(thread.id) : [];
-};
-
-async function resultMessage(w: World) {
-  return w.discord.waitFor(
-    () => threadMessages(w).find((m) => m.content.includes('your video is ready')),
-    10_000,
-  );
-}
-
-async function creditsOf(w: World, user = w.member) {
-  const i = await w.discord.sendCommand({ name: 'credits', user });
-  const reply = await i.waitForReply();
-  return Number(/\*\*(\d+)\*\*/.exec(reply.content)?.[1]);
-}
 
 describe('/animate end to end', () => {
   it('defers at once, submits once with the key, and posts the mp4 bytes into a thread', async () => {

@@ -3,30 +3,15 @@
 // says, deadlines, failover to the other provider, and flagged videos.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENGINE_DEFAULTS } from '../../src/engine/context.js';
-import { secretsOf, startWorld, type World } from './harness.js';
+import { startWorld, type World, closeChecked, threadMessages, results } from './harness.js';
 
 let world: World | undefined;
 afterEach(async () => {
-  if (!world) return;
-  // Secrets never reach a log line, nor anything sent to Discord.
-  const secrets = secretsOf(world);
-  const sent = JSON.stringify(world.discord.requests.map((r) => ({ path: r.path, json: r.json })));
-  for (const secret of secrets) {
-    expect(world.logs.join('\n')).not.toContain(secret);
-    expect(sent.replace(/\/(webhooks|interactions)\/\d+\/[^/"]+/g, '')).not.toContain(secret);
-  }
-  await world.close();
+  await closeChecked(world);
   world = undefined;
 });
 
 const FAL_MODEL = { name: 'model', type: 3, value: 'fal/ray-2-flash' };
-
-const threadMessages = (w: World) => {
-  const thread = w.discord.threads[0];
-  return thread ? w.discord.messagesIn(thread.id) : [];
-};
-
-const results = (w: World) => threadMessages(w).filter((m) => m.content.includes('your video is ready'));
 
 /** The result, once the job is delivered and its charge committed (the status says Done). */
 async function resultMessage(w: World) {

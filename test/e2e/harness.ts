@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startBot, type Bot } from '../../src/main.js';
 import {
@@ -10,6 +11,7 @@ import {
   type FakeAttachment,
   type FakeDiscord,
   type FakeUser,
+  type StoredMessage,
 } from '../fakes/discord/index.js';
 import { startFakeFal, type FakeFal } from '../fakes/fal.js';
 import { startFakeWaveSpeed, type FakeWaveSpeed } from '../fakes/wavespeed.js';
@@ -134,4 +136,41 @@ export async function startWorld(
 export function secretsOf(world: World): string[] {
   const tokens = world.discord.interactions.map((i) => i.token);
   return [world.discord.botToken, WS_KEY, FAL_KEY, ...tokens];
+}
+
+/**
+ * Ends a test's world: first checks that no secret reached a log line or anything sent to
+ * Discord (interaction tokens are allowed only in the webhook routes that must carry them).
+ */
+export async function closeChecked(world: World | undefined): Promise<void> {
+  if (!world) return;
+  const sent = JSON.stringify(world.discord.requests.map((r) => ({ path: r.path, json: r.json })));
+  const logs = world.logs.join('\n');
+  try {
+    for (const secret of secretsOf(world)) {
+      expect(logs).not.toContain(secret);
+      expect(sent.replace(/\/(webhooks|interactions)\/\d+\/[^/"]+/g, '')).not.toContain(secret);
+    }
+  } finally {
+    await world.close();
+  }
+}
+
+/** Messages in the first thread the bot started. */
+export function threadMessages(w: World): StoredMessage[] {
+  const thread = w.discord.threads[0];
+  return thread ? w.discord.messagesIn(thread.id) : [];
+}
+
+export const results = (w: World): StoredMessage[] =>
+  threadMessages(w).filter((m) => m.content.includes('your video is ready'));
+
+export function resultMessage(w: World): Promise<StoredMessage> {
+  return w.discord.waitFor(() => results(w)[0], 10_000);
+}
+
+/** A member's balance as /credits shows it. */
+export async function creditsOf(w: World, user = w.member): Promise<number> {
+  const reply = await (await w.discord.sendCommand({ name: 'credits', user })).waitForReply();
+  return Number(/\*\*(\d+)\*\*/.exec(reply.content)?.[1]);
 }

@@ -2,7 +2,16 @@
 // charged, the status message and its thread; and the options a model lacks refused up front.
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAKE_MP4 } from '../fakes/fal.js';
-import { FAL_KEY, PNG, secretsOf, startWorld, WS_KEY, type World } from './harness.js';
+import {
+  FAL_KEY,
+  PNG,
+  startWorld,
+  WS_KEY,
+  type World,
+  closeChecked,
+  resultMessage,
+  creditsOf,
+} from './harness.js';
 
 /** A 2×1 PNG, different from the harness's, for `end_image`. */
 const END_PNG = Buffer.from(
@@ -17,35 +26,9 @@ const ATTACHMENT = 11;
 
 let world: World | undefined;
 afterEach(async () => {
-  if (!world) return;
-  // Secrets never reach a log line, nor anything sent to Discord.
-  const secrets = secretsOf(world);
-  const sent = JSON.stringify(world.discord.requests.map((r) => ({ path: r.path, json: r.json })));
-  for (const secret of secrets) {
-    expect(world.logs.join('\n')).not.toContain(secret);
-    expect(sent.replace(/\/(webhooks|interactions)\/\d+\/[^/"]+/g, '')).not.toContain(secret);
-  }
-  await world.close();
+  await closeChecked(world);
   world = undefined;
 });
-
-const threadMessages = (w: World) => {
-  const thread = w.discord.threads[0];
-  return thread ? w.discord.messagesIn(thread.id) : [];
-};
-
-async function resultMessage(w: World) {
-  return w.discord.waitFor(
-    () => threadMessages(w).find((m) => m.content.includes('your video is ready')),
-    10_000,
-  );
-}
-
-async function creditsOf(w: World, user = w.member) {
-  const i = await w.discord.sendCommand({ name: 'credits', user });
-  const reply = await i.waitForReply();
-  return Number(/\*\*(\d+)\*\*/.exec(reply.content)?.[1]);
-}
 
 /** The status message in the channel, the thread started from it, and the status once it says Done. */
 async function statusAndThread(w: World) {

@@ -1,34 +1,13 @@
 // A 🔁 rerun outlives the Discord attachment it started from: Discord's signed CDN URLs expire
 // within hours, so a rerun must go from the copy already in the provider's own storage.
 import { afterEach, describe, expect, it } from 'vitest';
-import { PNG, secretsOf, startWorld, type World } from './harness.js';
+import { PNG, startWorld, type World, closeChecked, results, creditsOf } from './harness.js';
 
 let world: World | undefined;
 afterEach(async () => {
-  if (!world) return;
-  // Secrets never reach a log line, nor anything sent to Discord.
-  const secrets = secretsOf(world);
-  const sent = JSON.stringify(world.discord.requests.map((r) => ({ path: r.path, json: r.json })));
-  for (const secret of secrets) {
-    expect(world.logs.join('\n')).not.toContain(secret);
-    expect(sent.replace(/\/(webhooks|interactions)\/\d+\/[^/"]+/g, '')).not.toContain(secret);
-  }
-  await world.close();
+  await closeChecked(world);
   world = undefined;
 });
-
-const threadMessages = (w: World) => {
-  const thread = w.discord.threads[0];
-  return thread ? w.discord.messagesIn(thread.id) : [];
-};
-
-const results = (w: World) => threadMessages(w).filter((m) => m.content.includes('your video is ready'));
-
-async function creditsOf(w: World, user = w.member) {
-  const i = await w.discord.sendCommand({ name: 'credits', user });
-  const reply = await i.waitForReply();
-  return Number(/\*\*(\d+)\*\*/.exec(reply.content)?.[1]);
-}
 
 /** What each provider's fake recorded, in the same words: the submitted image URL and the upload URLs. */
 const providers = [
