@@ -102,9 +102,23 @@ export function createEngine(deps: {
     logFor: (job) => log.child({ jobId: job.id, userId: job.userId, model: job.runModel }),
   };
 
-  async function step(id: string): Promise<void> {
-    const job = active.get(id);
-    if (!job) return;
+  /**
+   * Runs `fn` on the job's latest record, never beside another step of the same job: two
+   * overlapping steps could each persist their own copy (a lost update) or, in `accepted`,
+   * submit twice.
+   */
+  const jobLocks = new KeyedLock();
+  const withJob = (id: string, fn: (job: JobRecord) => Promise<void>): Promise<void> =>
+    jobLocks.run(id, async () => {
+      const job = active.get(id);
+      if (job) await fn(job);
+    });
+
+  function step(id: string): Promise<void> {
+    return withJob(id, (job) => runGuarded(id, job));
+  }
+
+  async function runGuarded(id: string, job: JobRecord): Promise<void> {
     try {
       await runStep(ctx, job);
       ctx.attempts(id).step = 0;
@@ -135,12 +149,15 @@ export function createEngine(deps: {
   /** Starts every waiting job that may start now, members taking turns; then updates places in line. */
   function pump(): Promise<void> {
     return pumpLock.run('pump', async () => {
-      for (let job = admission.next(active.values()); job; job = admission.next(active.values())) {
-        const started = await ctx.persist(job, {
-          state: 'accepted',
-          deadlineAt: clock.now() + deps.settings.jobDeadlineMs,
+      for (let next = admission.next(active.values()); next; next = admission.next(active.values())) {
+        await withJob(next.id, async (job) => {
+          if (job.state !== 'waiting') return;
+          const started = await ctx.persist(job, {
+            state: 'accepted',
+            deadlineAt: clock.now() + deps.settings.jobDeadlineMs,
+          });
+          ctx.wake(started, 0);
         });
-        ctx.wake(started, 0);
       }
       for (const [id, position] of admission.positions(active.values())) {
         const job = active.get(id);

@@ -1,0 +1,167 @@
+// The engine with in-memory collaborators: a provider and a Delivery written for the test, so
+// interleavings that are hard to reach through Discord can be forced exactly.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Keyv from 'keyv';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/engine/clock.js';
+import { ENGINE_DEFAULTS } from '../../src/engine/context.js';
+import type { Delivery } from '../../src/engine/delivery.js';
+import { createEngine, type AcceptInput } from '../../src/engine/engine.js';
+import { createHttp } from '../../src/net/http.js';
+import type { VideoProvider } from '../../src/providers/types.js';
+import { createJobStore } from '../../src/store/jobs.js';
+import { createLedger } from '../../src/store/ledger.js';
+
+function gate() {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((res) => (open = res));
+  return { opened, open };
+}
+
+async function videoServer() {
+  const server = createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'video/mp4' }).end(Buffer.from('mp4')),
+  );
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/video.mp4`, close: () => new Promise((res) => server.close(res)) };
+}
+
+async function setup(opts: { maxActivePerMember: number; holdStatusOf?: (prompt: string) => Promise<void> }) {
+  const video = await videoServer();
+  const submits: string[] = [];
+  const posted: string[] = [];
+  const provider: VideoProvider = {
+    provider: 'wavespeed',
+    endpoint: 'luma/ray-2-flash-i2v',
+    submit: (request) => {
+      submits.push(request.prompt);
+      return Promise.resolve({ id: `task-${submits.length}` });
+    },
+    poll: () => Promise.resolve({ state: 'succeeded', videoUrl: video.url, nsfw: false }),
+    cancel: () => Promise.resolve(),
+    upload: () => Promise.resolve('http://127.0.0.1:1/upload.png'),
+  };
+  let statusSeq = 0;
+  const statusPosts: string[] = [];
+  const delivery: Delivery = {
+    openStatus: async (job) => {
+      statusPosts.push(job.request.prompt);
+      await opts.holdStatusOf?.(job.request.prompt);
+      return { statusChannelId: 'c', statusMessageId: `s${++statusSeq}`, threadId: 'c' };
+    },
+    showStatus: () => Promise.resolve(),
+    isAgeRestricted: () => Promise.resolve(false),
+    postResult: (job) => {
+      posted.push(job.request.prompt);
+      return Promise.resolve({ messageId: `m${posted.length}` });
+    },
+    findPost: () => Promise.resolve(undefined),
+    offerRerun: () => Promise.resolve(),
+    postFailure: () => Promise.resolve(),
+    tellPrivately: () => Promise.resolve(true),
+  };
+  const keyv = new Keyv();
+  const http = createHttp();
+  const engine = createEngine({
+    settings: {
+      ...ENGINE_DEFAULTS,
+      expectedRunMs: { 'wavespeed/ray-2-flash': 40, 'wavespeed/ray-2': 40, 'fal/ray-2-flash': 40 },
+      jobDeadlineMs: 60_000,
+      outputMaxBytes: 1024,
+      outputDownloadTimeoutMs: 1000,
+      maxActivePerMember: opts.maxActivePerMember,
+      providerCaps: {},
+      failover: false,
+      nsfwPolicy: 'spoiler',
+    },
+    log: pino({ level: 'silent' }),
+    ledger: createLedger({ keyv, startingCredits: 100 }),
+    jobs: createJobStore(keyv),
+    providers: new Map([['wavespeed/ray-2-flash', provider]]),
+    http,
+    delivery,
+    clock: systemClock,
+  });
+  const input = (prompt: string): AcceptInput => ({
+    userId: 'ann',
+    guildId: null,
+    channelId: 'c',
+    attachmentSizeLimit: 1024,
+    imageBytes: new Uint8Array([1]),
+    request: {
+      model: 'wavespeed/ray-2-flash',
+      prompt,
+      aspectRatio: '16:9',
+      durationSeconds: 5,
+      image: {
+        sourceUrl: 'http://127.0.0.1:1/in.png',
+        filename: 'in.png',
+        contentType: 'image/png',
+        bytes: 1,
+        uploads: {},
+      },
+    },
+  });
+  return {
+    engine,
+    submits,
+    posted,
+    statusPosts,
+    input,
+    close: () => Promise.all([engine.stop(), http.close(), video.close()]),
+  };
+}
+
+async function until(check: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('engine', () => {
+  it('starts a waiting job whose status post is still in flight when its turn comes, exactly once', async () => {
+    const held = gate();
+    const t = await setup({
+      maxActivePerMember: 1,
+      holdStatusOf: (p) => (p === 'second' ? held.opened : Promise.resolve()),
+    });
+    try {
+      expect((await t.engine.accept(t.input('first'))).ok).toBe(true);
+      const second = await t.engine.accept(t.input('second'));
+      expect(second.ok && second.job.state).toBe('waiting');
+      // The first job finishes (and frees the slot) while the second's status post hangs.
+      await until(() => t.posted.includes('first'));
+      await new Promise((r) => setTimeout(r, 50));
+      held.open();
+      await until(() => t.posted.includes('second'));
+      expect(t.submits).toEqual(['first', 'second']);
+      expect(t.posted).toEqual(['first', 'second']);
+      // One status message per job: the promotion waited for the status post in flight.
+      expect([...t.statusPosts].sort()).toEqual(['first', 'second']);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('submits each of many concurrent jobs once and delivers each once', async () => {
+    const t = await setup({ maxActivePerMember: 3 });
+    try {
+      const prompts = Array.from({ length: 12 }, (_, i) => `job${i}`);
+      const accepted = await Promise.all(prompts.map((p) => t.engine.accept(t.input(p))));
+      // 100 credits, 20 each: five fit.
+      expect(accepted.filter((a) => a.ok)).toHaveLength(5);
+      await until(() => t.posted.length === 5);
+      await new Promise((r) => setTimeout(r, 100));
+      expect([...t.submits].sort()).toEqual([...new Set(t.submits)].sort());
+      expect(t.submits).toHaveLength(5);
+      expect(t.posted).toHaveLength(5);
+    } finally {
+      await t.close();
+    }
+  });
+});
