@@ -140,7 +140,7 @@ const ours = (expectedMs: number): Strategy => ({
 });
 
 const { values } = parseArgs({
-  options: { seed: { type: 'string', default: '20250615' }, jobs: { type: 'string', default: '2000' } },
+  options: { seed: { type: 'string', default: '20250615' }, jobs: { type: 'string', default: '10000' } },
 });
 const seed = Number(values.seed);
 const n = Number(values.jobs);

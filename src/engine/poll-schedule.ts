@@ -24,6 +24,9 @@ export const POLL_DEFAULTS = {
    * this poll. Anything that fails inside the provider is reported ≈30 s later than before.
    */
   firstPollZ: -1.96,
+  /** The early look: at 3 s, or 7 % of the expected time for models faster than ~43 s. */
+  earlyLookMs: 3000,
+  earlyLookFraction: 0.07,
   /**
    * Scales the 1/sqrt(hazard) spacing, in units of the expected run time: smaller is denser.
    * 0.0555 gives ≈11.3 status requests per job and ≈1.16 s mean latency (with 50 ms RTT) for a
@@ -31,7 +34,7 @@ export const POLL_DEFAULTS = {
    * finish the gaps (≈1.4–2 s) are shorter than WaveSpeed's '5 s between checks' for video, but a
    * job costs fewer requests than that rule (≈13): the same load, spent where it pays.
    */
-  spacing: 0.0555,
+  spacing: 0.0585,
   /**
    * From this quantile (z = 2.6: 99.5 %, 1.84× expected at cv 0.25) the job is later than the
    * model explains: queued behind others, or stuck. The log-normal hazard keeps rising there and
@@ -84,6 +87,11 @@ export function nextPollDelayMs(
   spacing: number = POLL_DEFAULTS.spacing,
 ): number {
   const expected = plan.expectedMs;
+  // One early look, a few seconds in: a provider that fails the task at once, a fast provider
+  // (or a fake one in someone's test suite), and the first queue position for the member are
+  // all seen then rather than half a run later. It costs one request per job.
+  const look = Math.min(POLL_DEFAULTS.earlyLookMs, POLL_DEFAULTS.earlyLookFraction * expected);
+  if (elapsedMs < look) return Math.max(1, Math.ceil(look - elapsedMs));
   const first = quantileMs(plan, POLL_DEFAULTS.firstPollZ);
   // Rounded up so that waking at the returned time lands on or after `first`, never just before
   // it with a zero delay left (a busy loop).

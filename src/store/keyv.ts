@@ -15,7 +15,12 @@ export interface OpenedStore {
   close(): Promise<void>;
 }
 
-/** One namespace for the whole bot; keys carry their own prefixes (job:, acct:, ...). */
+/**
+ * One namespace for the whole bot; keys carry their own prefixes (job:, acct:, ...). Errors are
+ * thrown, not swallowed: by default Keyv turns a failed read into "no value" (a member would
+ * start over at STARTING_CREDITS) and a failed write into a silent no-op (a job "written before
+ * its side effect" that was never written).
+ */
 const NAMESPACE = 'animate';
 
 export async function openStore(url: string, onError: (error: unknown) => void): Promise<OpenedStore> {
@@ -27,15 +32,30 @@ export async function openStore(url: string, onError: (error: unknown) => void):
     // survives a process crash (only an OS crash can lose the last commits).
     await adapter.query('PRAGMA journal_mode=WAL');
     await adapter.query('PRAGMA synchronous=NORMAL');
-    const keyv = new Keyv<unknown>({ store: adapter, namespace: NAMESPACE });
+    const keyv = new Keyv<unknown>({ store: adapter, namespace: NAMESPACE, throwOnErrors: true });
     keyv.on('error', onError);
     return { keyv, location: `sqlite ${path}`, close: () => keyv.disconnect() };
   }
-  const adapter = new KeyvRedis(url);
-  const keyv = new Keyv<unknown>({ store: adapter, namespace: NAMESPACE });
+  const adapter = new KeyvRedis(url, { throwOnErrors: true });
+  const keyv = new Keyv<unknown>({ store: adapter, namespace: NAMESPACE, throwOnErrors: true });
   keyv.on('error', onError);
-  // Fail at start, not at the first command, when Redis cannot be reached.
-  await keyv.get('meta:ping');
+  // Fail at start, not at the first command, when Redis cannot be reached (the client would
+  // otherwise keep reconnecting and the start would hang).
+  let timer: NodeJS.Timeout | undefined;
+  const unreachable = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`cannot reach Redis at ${new URL(url).host} within 10 s`)),
+      10_000,
+    );
+  });
+  try {
+    await Promise.race([keyv.get('meta:ping'), unreachable]);
+  } catch (error) {
+    await keyv.disconnect().catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
   const { host } = new URL(url);
   return { keyv, location: `redis ${host}`, close: () => keyv.disconnect() };
 }

@@ -9,6 +9,7 @@ import {
   threadMessages,
   resultMessage,
   creditsOf,
+  results,
 } from './harness.js';
 
 let world: World | undefined;
@@ -66,6 +67,17 @@ describe('/animate end to end', () => {
           ?.content.includes('Done'),
     );
     expect(await creditsOf(w)).toBe(80);
+  });
+
+  it('notices a fast provider within seconds on the catalogue schedule (the early look)', async () => {
+    // No EXPECTED_RUN_MS: the bot plans for a 59 s Flash run, the fake finishes in ~250 ms.
+    world = await startWorld({ EXPECTED_RUN_MS: '' });
+    const w = world;
+    const interaction = await w.animate();
+    await interaction.waitForReply();
+    const result = await w.discord.waitFor(() => results(w)[0], 8_000);
+    expect(result.createdAt - interaction.receivedAt).toBeLessThan(6_000);
+    expect(w.wavespeed.polls).toHaveLength(1);
   });
 
   it('submits the Discord URL itself when the provider has no media upload', async () => {

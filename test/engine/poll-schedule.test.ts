@@ -7,6 +7,11 @@ import { POLL_DEFAULTS, type PollPlan, hazard, nextPollDelayMs } from '../../src
 const EXPECTED = [400, 5_000, 59_000, 120_000, 300_000];
 const plan = (expectedMs: number, cv: number = POLL_DEFAULTS.cv): PollPlan => ({ expectedMs, cv });
 
+/** The early look: 3 s, or 7 % of the expected time for faster models. */
+const look = (e: number) => Math.min(3000, 0.07 * e);
+/** When the main schedule's first poll comes (after the early look). */
+const firstMain = (p: PollPlan) => look(p.expectedMs) + nextPollDelayMs(look(p.expectedMs), p);
+
 /**
  * The delays the engine asks for when it follows the schedule from submit, polling exactly when
  * woken (as under a virtual clock), up to `untilMs` or `maxPolls` polls.
@@ -24,10 +29,15 @@ function followSchedule(p: PollPlan, untilMs: number, maxPolls = 1000): number[]
 }
 
 describe('nextPollDelayMs', () => {
+  it.each(EXPECTED)('a %i ms model gets one early look at 3 s or 7 % of its expected time', (e) => {
+    expect(nextPollDelayMs(0, plan(e))).toBe(Math.ceil(look(e)));
+    expect(nextPollDelayMs(look(e) / 2, plan(e))).toBe(Math.ceil(look(e) / 2));
+  });
+
   it.each(EXPECTED)(
-    'first poll of a %i ms model comes at about 0.6× the expected time (the 2.5th percentile)',
+    'after the early look, the next poll of a %i ms model comes at about 0.6× the expected time (the 2.5th percentile)',
     (e) => {
-      const first = nextPollDelayMs(0, plan(e));
+      const first = firstMain(plan(e));
       // The 2.5 % quantile of a log-normal with mean e and cv 0.25.
       const s2 = Math.log(1 + 0.25 * 0.25);
       const quantile = e * Math.exp(-s2 / 2 - 1.96 * Math.sqrt(s2));
@@ -39,7 +49,7 @@ describe('nextPollDelayMs', () => {
 
   it('before the first poll, the delay counts down to it', () => {
     const p = plan(59_000);
-    const first = nextPollDelayMs(0, p);
+    const first = firstMain(p);
     expect(nextPollDelayMs(10_000, p)).toBe(first - 10_000);
     expect(nextPollDelayMs(first - 1, p)).toBe(1);
   });
@@ -48,7 +58,7 @@ describe('nextPollDelayMs', () => {
     'after the first poll, intervals of a %i ms model stay within [expected/60, expected/4]',
     (e) => {
       const p = plan(e);
-      const first = nextPollDelayMs(0, p);
+      const first = firstMain(p);
       for (let t = first; t <= 10 * e; t += e / 200) {
         const delay = nextPollDelayMs(t, p);
         expect(delay).toBeGreaterThanOrEqual(Math.floor(e / 60));
@@ -61,7 +71,7 @@ describe('nextPollDelayMs', () => {
     const p = plan(e);
     // Around the expected time, polls come faster than they would be asked for early on.
     expect(nextPollDelayMs(e, p)).toBeLessThan(nextPollDelayMs(0.2 * e, p));
-    const first = nextPollDelayMs(0, p);
+    const first = firstMain(p);
     expect(nextPollDelayMs(e, p)).toBeLessThan(nextPollDelayMs(first, p));
     // Dense around the likely finish: no gap over expected/15 between 0.8× and 1.5× the expected time.
     for (let t = 0.8 * e; t <= 1.5 * e; t += e / 100)
@@ -78,7 +88,8 @@ describe('nextPollDelayMs', () => {
   });
 
   it('the schedule scales with the expected time: the same fractions for short and long models', () => {
-    for (const f of [0, 0.3, 0.7, 1, 1.3, 2, 4]) {
+    // (The early look is in absolute seconds for long models, so it is left out here.)
+    for (const f of [0.3, 0.7, 1, 1.3, 2, 4]) {
       const short = nextPollDelayMs(f * 5_000, plan(5_000)) / 5_000;
       const long = nextPollDelayMs(f * 300_000, plan(300_000)) / 300_000;
       expect(Math.abs(short - long)).toBeLessThan(2 / 5_000);
@@ -101,7 +112,7 @@ describe('nextPollDelayMs', () => {
   });
 
   it('a wider spread of run times starts polling earlier', () => {
-    expect(nextPollDelayMs(0, plan(59_000, 0.5))).toBeLessThan(nextPollDelayMs(0, plan(59_000, 0.25)));
+    expect(firstMain(plan(59_000, 0.5))).toBeLessThan(firstMain(plan(59_000, 0.25)));
   });
 
   it('a degenerate plan (cv 0) still gives finite delays within the bounds', () => {
