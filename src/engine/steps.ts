@@ -76,9 +76,8 @@ async function start(ctx: StepContext, job: JobRecord): Promise<void> {
       job = await ctx.persist(job, { state: 'accepted' });
       return retryOrFail(ctx, job, error, 'submit');
     }
-    // A 5xx may have created the task, so never again here; another provider is fine.
-    if (error instanceof ProviderError && error.kind === 'unavailable' && (await failOver(ctx, job, error)))
-      return;
+    // Anything else (5xx, a reset, a timeout) may have created the task: the contract says the
+    // job fails and is refunded, and another provider would run (and bill) it a second time.
     return failWith(ctx, job, error);
   }
   const now = ctx.clock.now();
@@ -97,8 +96,9 @@ async function start(ctx: StepContext, job: JobRecord): Promise<void> {
 const ledgerNote = (job: JobRecord) => `${job.request.model} ${job.request.durationSeconds}s`;
 
 /**
- * Moves a Flash job whose provider is down to the other provider's Flash model, at the price
- * already held. Returns false when there is no such model, or failover is off or already used.
+ * Moves a Flash job whose provider is down — it kept refusing connections or answering 429, so it
+ * provably never took the job — to the other provider's Flash model, at the price already held.
+ * Returns false when there is no such model, or failover is off or already used.
  */
 async function failOver(ctx: StepContext, job: JobRecord, error: ProviderError): Promise<boolean> {
   if (!ctx.settings.failover || job.runModel !== job.request.model) return false;

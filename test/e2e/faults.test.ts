@@ -226,16 +226,26 @@ describe('a job past its deadline is cancelled and refunded', () => {
 });
 
 describe('failover to the other provider', () => {
-  it('WaveSpeed answers 503 on submit: fal runs the job at the price already held, and the status says so', async () => {
-    world = await startWorld();
+  it('with FAILOVER=false a provider that refuses connections is refunded and fal is never called', async () => {
+    world = await startWorld({ WAVESPEED_BASE_URL: 'http://127.0.0.1:1', FAILOVER: 'false' });
     const w = world;
-    w.wavespeed.failSubmit({ status: 503 });
+    await (await w.animate()).waitForReply();
+    await refundNotice(w);
+    expect(w.fal.submissions).toHaveLength(0);
+    expect(w.fal.uploads).toHaveLength(0);
+    expect((await statementOf(w)).balance).toBe(100);
+  });
+
+  it('WaveSpeed is down (refuses connections): fal runs the job at the price already held, and the status says so', async () => {
+    // Nothing listens on port 1: every connection to "WaveSpeed" is refused.
+    world = await startWorld({ WAVESPEED_BASE_URL: 'http://127.0.0.1:1' });
+    const w = world;
     const reply = await (await w.animate({ prompt: 'the cat naps' })).waitForReply();
     expect(reply.content).toContain('20 credits reserved');
 
     const result = await resultMessage(w);
     expect(result.attachments).toHaveLength(1);
-    expect(w.wavespeed.submissions).toHaveLength(1);
+    expect(w.wavespeed.requests).toHaveLength(0);
     expect(w.fal.submissions).toHaveLength(1);
     expect(w.fal.submissions[0]?.body).toEqual({
       prompt: 'the cat naps',
@@ -264,8 +274,8 @@ describe('failover to the other provider', () => {
     expect(await statementOf(w)).toEqual({ balance: 80, charged: 1 });
   });
 
-  it('with FAILOVER=false a 503 on submit is refunded and fal is never called', async () => {
-    world = await startWorld({ FAILOVER: 'false' });
+  it('a 503 on submit is refunded, never failed over: the task may exist (contract item 8)', async () => {
+    world = await startWorld(); // failover on
     const w = world;
     w.wavespeed.failSubmit({ status: 503 });
     await (await w.animate()).waitForReply();

@@ -1,6 +1,7 @@
 // A 🔁 rerun outlives the Discord attachment it started from: Discord's signed CDN URLs expire
 // within hours, so a rerun must go from the copy already in the provider's own storage.
 import { afterEach, describe, expect, it } from 'vitest';
+import { ENGINE_DEFAULTS } from '../../src/engine/context.js';
 import { PNG, startWorld, type World, closeChecked, results, creditsOf } from './harness.js';
 
 let world: World | undefined;
@@ -85,12 +86,13 @@ describe('rerun after the attachment expired, on a provider that has no copy yet
     const cdnBefore = w.discord.requests.filter((r) => r.path.startsWith('/cdn/')).length;
     expect(cdnBefore).toBeGreaterThan(0);
 
-    w.wavespeed.failSubmit({ status: 503 });
+    // WaveSpeed turns every submit away (429): provably not taken, so the rerun fails over.
+    for (let i = 0; i < ENGINE_DEFAULTS.submitAttempts; i++) w.wavespeed.failSubmit({ status: 429 });
     w.discord.react({ user: w.member, channelId: first.channel_id, messageId: first.id, emoji: '🔁' });
     const rerun = await w.discord.waitFor(() => results(w)[1], 10_000);
 
     expect(rerun.attachments).toHaveLength(1);
-    expect(w.wavespeed.submissions).toHaveLength(2);
+    expect(w.wavespeed.submissions).toHaveLength(1 + ENGINE_DEFAULTS.submitAttempts);
     expect(w.fal.submissions).toHaveLength(1);
     expect(w.fal.uploads).toHaveLength(1);
     expect(w.fal.uploads[0]?.bytes.equals(PNG)).toBe(true);
