@@ -1,6 +1,7 @@
 // 🔁 on one of our result messages reruns that job for whoever reacted. Works for results
-// posted before a restart too: the message id is looked up in the store, not in any cache.
-import { Events, type Client, type Message, type PartialMessage } from 'discord.js';
+// posted before a restart too: the message id is looked up in the store (or the job id read
+// back from the result's marker line), never in discord.js's cache.
+import { Events, type Client } from 'discord.js';
 import type { Delivery } from '../engine/delivery.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
@@ -10,20 +11,46 @@ export const RERUN_EMOJI = '🔁';
 /** A member toggling the reaction off and on within this window does not start a second job. */
 const REPEAT_WINDOW_MS = 30_000;
 
+/** The fields of a MESSAGE_REACTION_ADD dispatch we read. */
+interface ReactionAdd {
+  user_id: string;
+  message_id: string;
+  channel_id?: string;
+  emoji: { name: string | null };
+  member?: { user?: { bot?: boolean } };
+  message_author_id?: string;
+}
+
+function isReactionAdd(packet: {
+  t?: unknown;
+  d?: unknown;
+}): packet is { t: 'MESSAGE_REACTION_ADD'; d: ReactionAdd } {
+  const d = packet.d as Partial<ReactionAdd> | undefined;
+  return (
+    packet.t === 'MESSAGE_REACTION_ADD' && typeof d?.user_id === 'string' && typeof d.message_id === 'string'
+  );
+}
+
 export function routeReactions(
   client: Client,
   deps: { engine: Engine; delivery: Delivery; log: Logger },
 ): void {
   const recent = new Map<string, number>();
-  client.on(Events.MessageReactionAdd, (reaction, user) => {
-    if (user.bot || reaction.emoji.name !== RERUN_EMOJI) return;
-    const key = `${user.id}:${reaction.message.id}`;
+  // The raw dispatch, not messageReactionAdd: discord.js drops reactions whose channel it has not
+  // cached (a result thread after a restart, a DM), partials or not. The message id is all we need.
+  client.on(Events.Raw, (packet: { t?: unknown; d?: unknown }) => {
+    if (!isReactionAdd(packet)) return;
+    const r = packet.d;
+    if (r.emoji.name !== RERUN_EMOJI || r.member?.user?.bot || r.user_id === client.user?.id) return;
+    // Only our own messages can be results (Discord says whose message it is in guilds).
+    if (r.message_author_id !== undefined && r.message_author_id !== client.user?.id) return;
+    const key = `${r.user_id}:${r.message_id}`;
     const now = Date.now();
     if ((recent.get(key) ?? 0) > now - REPEAT_WINDOW_MS) return;
     recent.set(key, now);
     for (const [k, at] of recent) if (at <= now - REPEAT_WINDOW_MS) recent.delete(k);
-    void rerun(reaction.message, user.id, deps).catch((error: unknown) =>
-      deps.log.error({ err: error, messageId: reaction.message.id, userId: user.id }, 'rerun failed'),
+    void rerun(client, r.message_id, r.channel_id, r.user_id, deps).catch((error: unknown) =>
+      deps.log.error({ err: error, messageId: r.message_id, userId: r.user_id }, 'rerun failed'),
     );
   });
 }
@@ -32,23 +59,25 @@ export function routeReactions(
  * The job a message is the result of: from the store, or — for a result posted just before a
  * crash or a moment ago, not yet linked — from the marker line in our own message.
  */
-async function originalJob(engine: Engine, message: Message | PartialMessage) {
-  const linked = await engine.jobForResult(message.id);
-  if (linked) return linked;
-  if (message.author && !message.author.bot) return undefined;
-  const full = message.partial ? await message.fetch() : message;
-  if (full.author.id !== full.client.user.id) return undefined;
-  const jobId = resultMarkerJobId(full.content);
+async function originalJob(client: Client, engine: Engine, messageId: string, channelId: string | undefined) {
+  const linked = await engine.jobForResult(messageId);
+  if (linked || channelId === undefined) return linked;
+  const channel = await client.channels.fetch(channelId);
+  if (!channel?.isTextBased()) return undefined;
+  const message = await channel.messages.fetch(messageId);
+  if (message.author.id !== client.user?.id) return undefined;
+  const jobId = resultMarkerJobId(message.content);
   return jobId === undefined ? undefined : engine.job(jobId);
 }
 
 async function rerun(
-  message: Message | PartialMessage,
+  client: Client,
+  messageId: string,
+  channelId: string | undefined,
   userId: string,
   { engine, delivery, log }: { engine: Engine; delivery: Delivery; log: Logger },
 ): Promise<void> {
-  const messageId = message.id;
-  const original = await originalJob(engine, message);
+  const original = await originalJob(client, engine, messageId, channelId);
   if (!original) return;
   const result = await engine.accept({
     userId,

@@ -46,6 +46,18 @@ describe('where the video goes', () => {
     expect(w.discord.threads).toHaveLength(0);
   });
 
+  it('reruns on 🔁 in a DM too', async () => {
+    world = await startWorld();
+    const w = world;
+    const interaction = await w.animate({ inDm: true });
+    await interaction.waitForReply();
+    const dm = interaction.channelId;
+    const result = await w.discord.waitFor(() => w.discord.messagesIn(dm).find(isResult), 10_000);
+    w.discord.react({ user: w.member, channelId: dm, messageId: result.id, emoji: '🔁' });
+    await w.discord.waitFor(() => w.discord.messagesIn(dm).filter(isResult).length === 2, 10_000);
+    expect(w.wavespeed.submissions).toHaveLength(2);
+  });
+
   it('posts the link instead of the file when the video exceeds the upload limit', async () => {
     world = await startWorld();
     const w = world;
