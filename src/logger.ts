@@ -32,6 +32,18 @@ export function scrubText(text: string, secrets: readonly string[] = []): string
   return out;
 }
 
+/**
+ * pino's error serializer copies every enumerable field; a discord.js error carries the request
+ * body, which for an upload is the whole video as a JSON array of numbers. Keep the useful part.
+ */
+function serializeError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const out = stdSerializers.err(error) as unknown as Record<string, unknown>;
+  delete out.requestBody;
+  delete out.rawError;
+  return out;
+}
+
 export function createLogger(opts: {
   level: string;
   /** Values that must never be printed (the bot token, API keys). */
@@ -44,7 +56,7 @@ export function createLogger(opts: {
       level: opts.level,
       base: { app: 'animate' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      serializers: { err: stdSerializers.err, error: stdSerializers.err },
+      serializers: { err: serializeError, error: serializeError },
       // The last word on every line, whatever field or error message carried it: a secret or a
       // token-bearing URL can come from anywhere (an upstream message, a discord.js error's URL).
       hooks: { streamWrite: (line) => scrubText(line, secrets) },

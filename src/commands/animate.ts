@@ -52,9 +52,18 @@ export const animate = {
       throw unavailable(request.model);
     }
     const queued = result.job.state === 'waiting' ? ' It will start when your other jobs finish.' : '';
-    await interaction.editReply({
-      content: `Accepted: ${price} credits reserved, ${result.balance} left. Progress and the video will appear in this channel.${queued}`,
-    });
+    // The job is accepted and charged from here on: a failed confirmation is only logged (the
+    // generic error reply would wrongly say nothing was charged).
+    await interaction
+      .editReply({
+        content: `Accepted: ${price} credits reserved, ${result.balance} left. Progress and the video will appear in this channel.${queued}`,
+      })
+      .catch((error: unknown) =>
+        deps.log.warn(
+          { err: error, jobId: result.job.id },
+          'could not confirm the accepted job to the member',
+        ),
+      );
   },
 } satisfies Command;
 

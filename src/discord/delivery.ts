@@ -1,11 +1,27 @@
 // Delivery over the bot token: the status message and its thread, progress edits, the result
 // post and failure notices. Never the interaction token, which dies after 15 minutes.
-import { DiscordAPIError, RESTJSONErrorCodes, type Client, type SendableChannels } from 'discord.js';
+import {
+  DiscordAPIError,
+  HTTPError,
+  RESTJSONErrorCodes,
+  type Client,
+  type SendableChannels,
+} from 'discord.js';
 import type { Delivery } from '../engine/delivery.js';
 import type { Logger } from '../logger.js';
 import type { JobRecord } from '../store/jobs.js';
 import { RERUN_EMOJI } from './reactions.js';
 import { failureText, marker, resultText, statusText, threadName } from './text.js';
+
+/** Discord's answers to a file over the limit: 40005 / 50045 (documented), or a bare 413. */
+function isTooLarge(error: unknown): boolean {
+  if (error instanceof DiscordAPIError) {
+    return (
+      error.status === 413 || [RESTJSONErrorCodes.RequestEntityTooLarge, 50045].includes(Number(error.code))
+    );
+  }
+  return error instanceof HTTPError && error.status === 413;
+}
 
 /** Message nonces are at most 25 characters; job ids are 14. */
 const nonce = (kind: 's' | 'r' | 'f', job: JobRecord) => `${kind}${job.id}`;
@@ -75,12 +91,8 @@ export function createDelivery(client: Client, log: Logger): Delivery {
           });
         } catch (error) {
           // Our size check and Discord's can disagree (boosts change); fall back to the link.
-          if (
-            !(error instanceof DiscordAPIError) ||
-            ![40005, RESTJSONErrorCodes.RequestEntityTooLarge].includes(Number(error.code))
-          )
-            throw error;
-          log.warn({ jobId: job.id, code: error.code }, 'upload refused as too large; posting the link');
+          if (!isTooLarge(error)) throw error;
+          log.warn({ jobId: job.id }, 'upload refused as too large; posting the link');
         }
       }
       message ??= await channel.send({
@@ -105,10 +117,12 @@ export function createDelivery(client: Client, log: Logger): Delivery {
     },
 
     async offerRerun(job, messageId) {
-      const channel = await sendable(job.discord.threadId ?? job.channelId);
-      await channel.messages
-        .react(messageId, RERUN_EMOJI)
-        .catch((error: unknown) => log.warn({ err: error, jobId: job.id }, 'could not add the 🔁 reaction'));
+      try {
+        const channel = await sendable(job.discord.threadId ?? job.channelId);
+        await channel.messages.react(messageId, RERUN_EMOJI);
+      } catch (error) {
+        log.warn({ err: error, jobId: job.id }, 'could not add the 🔁 reaction');
+      }
     },
 
     async postFailure(job, text) {

@@ -96,10 +96,15 @@ export function resultText(job: JobRecord, opts: { url?: string; spoiler: boolea
   const lines = [`<@${job.userId}> your video is ready.`, quotePrompt(job.request.prompt, 200)];
   if (opts.spoiler) lines.push('⚠️ Content warning: the provider flagged this video as possibly sensitive.');
   if (opts.url) lines.push(opts.spoiler ? `||${opts.url}||` : opts.url);
-  lines.push('React with 🔁 to run it again (charged to whoever reacts).', marker(job.id, 'result'));
-  return truncate(lines.join('\n'), LIMITS.content);
+  lines.push('React with 🔁 to run it again (charged to whoever reacts).');
+  return withMarker(lines.join('\n'), marker(job.id, 'result'));
 }
 
 export function failureText(job: JobRecord, text: string): string {
-  return truncate(`<@${job.userId}> ${text}\n${marker(job.id, 'failure')}`, LIMITS.content);
+  return withMarker(`<@${job.userId}> ${text}`, marker(job.id, 'failure'));
+}
+
+/** The marker is how a restarted bot finds its posts: cut the body, never the marker. */
+function withMarker(body: string, mark: string): string {
+  return `${truncate(body, LIMITS.content - mark.length - 1)}\n${mark}`;
 }

@@ -121,21 +121,28 @@ export function createEngine(deps: {
   async function runGuarded(id: string, job: JobRecord): Promise<void> {
     try {
       await runStep(ctx, job);
-      ctx.attempts(id).step = 0;
+      // (Not ctx.attempts: that would re-create the counters of a job that just finished.)
+      const c = counters.get(id);
+      if (c) c.step = 0;
     } catch (error) {
       const current = active.get(id) ?? job;
       const attempts = ctx.attempts(id);
       const jobLog = ctx.logFor(current);
-      if (attempts.step < STEP_RETRIES) {
-        const delay = backoffMs(attempts.step++);
+      // A job whose video is already posted is never refunded: it keeps trying to record and
+      // charge it (the store or Discord is down, not the job).
+      if (attempts.step < STEP_RETRIES || current.discord.resultMessageId || current.state === 'failed') {
+        const delay = backoffMs(Math.min(attempts.step++, 6));
         jobLog.error({ err: error, state: current.state, retryInMs: delay }, 'job step failed; retrying');
         ctx.wake(current, delay);
         return;
       }
       jobLog.error({ err: error, state: current.state }, 'job step kept failing; refunding');
       await fail(ctx, current, { code: 'internal', message: 'Something went wrong on our side.' }).catch(
-        (e: unknown) =>
-          jobLog.error({ err: e }, 'could not settle the failed job; it stays open for the next start'),
+        (e: unknown) => {
+          // Keep it scheduled: a member whose job is stuck open would wait in line forever.
+          jobLog.error({ err: e }, 'could not settle the failed job; trying again later');
+          ctx.wake(active.get(id) ?? current, backoffMs(6));
+        },
       );
     }
   }
@@ -234,7 +241,8 @@ export function createEngine(deps: {
 
     async resume() {
       const open = await jobs.listOpen();
-      for (const job of open) remember(job, {});
+      // Jobs accepted since the start are already live (and newer than what was read).
+      for (const job of open) if (!active.has(job.id)) remember(job, {});
       for (const job of open) ctx.wake(job, 0);
       await pump();
       if (open.length > 0) log.info({ jobs: open.length }, 'resumed open jobs');

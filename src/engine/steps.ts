@@ -300,7 +300,12 @@ async function deliver(ctx: StepContext, job: JobRecord): Promise<void> {
       if (got.ok) bytes = got.bytes;
       else log.info({ reason: got.reason }, 'posting the video as a link');
     } catch (error) {
-      if (error instanceof NetworkError && attempts.deliver < ctx.settings.deliveryAttempts) {
+      // A timeout already waited the full deadline: post the link rather than wait it again.
+      if (
+        error instanceof NetworkError &&
+        !error.timedOut &&
+        attempts.deliver < ctx.settings.deliveryAttempts
+      ) {
         ctx.wake(job, backoffMs(attempts.deliver++));
         log.warn({ err: error }, 'video download failed; retrying');
         return;

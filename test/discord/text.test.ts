@@ -203,3 +203,19 @@ describe('resultMarkerJobId', () => {
     expect(resultMarkerJobId(`${marker('Ab3_x-9QzKp0Lw', 'result')} and more`)).toBeUndefined();
   });
 });
+
+describe('the marker line survives any length', () => {
+  it('a result with a 1,990-character output URL still ends with its marker, within 2,000', () => {
+    const job = makeJob();
+    const text = resultText(job, { url: `https://cdn.example.com/${'a'.repeat(1990)}.mp4`, spoiler: false });
+    expect(text.length).toBeLessThanOrEqual(2000);
+    expect(resultMarkerJobId(text)).toBe(job.id);
+  });
+
+  it('a failure notice with a 3,000-character reason still ends with its marker', () => {
+    const job = makeJob();
+    const text = failureText(job, 'x'.repeat(3000));
+    expect(text.length).toBeLessThanOrEqual(2000);
+    expect(text.endsWith(marker(job.id, 'failure'))).toBe(true);
+  });
+});
