@@ -52,13 +52,24 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
   }
 
   /** A ref stored before fal's URLs were kept (or from an answer without them) still works. */
+  const queueOrigin = new URL(queueBase).origin;
+  /** fal's own URL, followed only on the queue host we were given: our key goes with every request. */
+  const onQueueHost = (url: string | undefined): string | undefined => {
+    if (url === undefined) return undefined;
+    try {
+      return new URL(url).origin === queueOrigin ? url : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
   function urls(ref: ProviderJobRef): QueueUrls {
     const fallback = fallbackQueueUrls(queueBase, endpoint, ref.id);
     return {
       id: ref.id,
-      statusUrl: ref.statusUrl ?? fallback.statusUrl,
-      resultUrl: ref.resultUrl ?? fallback.resultUrl,
-      cancelUrl: ref.cancelUrl ?? fallback.cancelUrl,
+      statusUrl: onQueueHost(ref.statusUrl) ?? fallback.statusUrl,
+      resultUrl: onQueueHost(ref.resultUrl) ?? fallback.resultUrl,
+      cancelUrl: onQueueHost(ref.cancelUrl) ?? fallback.cancelUrl,
     };
   }
 

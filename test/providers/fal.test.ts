@@ -228,6 +228,20 @@ describe('fal submit', () => {
 });
 
 describe('fal poll', () => {
+  it('never follows a queue URL on another host (the key goes with it): rebuilds it on the queue base', async () => {
+    const { fake, fal } = await setup();
+    const ref = await fal.submit(REQUEST);
+    const elsewhere = 'http://127.0.0.2:9/steal';
+    const done = await pollUntil(
+      fal,
+      { ...ref, statusUrl: elsewhere, resultUrl: elsewhere, cancelUrl: elsewhere },
+      ['succeeded', 'failed'],
+    );
+    expect(done).toMatchObject({ state: 'succeeded' });
+    expect(fake.statusPolls.length).toBeGreaterThan(0);
+    expect(fake.resultFetches).toHaveLength(1);
+  });
+
   it('reports the queue position while IN_QUEUE', async () => {
     const { fal } = await setup({ queuedMs: 10_000, queueAhead: 2 });
     const ref = await fal.submit(REQUEST);
