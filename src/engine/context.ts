@@ -36,7 +36,8 @@ export const ENGINE_DEFAULTS = {
   deliveryAttempts: 8,
 } as const;
 
-export interface StepContext {
+/** What the engine is built from, in the composition root. */
+export interface EngineDeps {
   settings: EngineSettings;
   log: Logger;
   ledger: Ledger;
@@ -45,7 +46,9 @@ export interface StepContext {
   http: Http;
   delivery: Delivery;
   clock: Clock;
-  /** Expected run time and spread per model, learned from the completions we see. */
+}
+
+export interface StepContext extends EngineDeps {  /** Expected run time and spread per model, learned from the completions we see. */
   runTimes: RunTimes;
   /** Input image bytes still in memory from the request, by job id. */
   imageCache: Map<string, Uint8Array>;

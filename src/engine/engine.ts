@@ -1,17 +1,11 @@
 // The job engine: takes accepted requests, drives every job through the state machine on one
 // scheduler, resumes open jobs at start and hands finished ones back to Discord via Delivery.
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../logger.js';
-import type { Http } from '../net/http.js';
 import { MODELS, type ModelId } from '../providers/catalog.js';
-import type { VideoProvider } from '../providers/types.js';
-import { TERMINAL_STATES, type JobRecord, type JobStore } from '../store/jobs.js';
-import type { Ledger } from '../store/ledger.js';
-import { backoffMs } from './backoff.js';
-import type { Clock } from './clock.js';
-import type { EngineSettings, StepContext } from './context.js';
-import type { Delivery } from './delivery.js';
+import { TERMINAL_STATES, type JobRecord } from '../store/jobs.js';
 import { KeyedLock } from '../store/lock.js';
+import { backoffMs } from './backoff.js';
+import type { EngineDeps, StepContext } from './context.js';
 import { Admission } from './admission.js';
 import { createRunTimes } from './run-times.js';
 import { Scheduler } from './scheduler.js';
@@ -52,16 +46,7 @@ export interface Engine {
 /** Unexpected errors in a step are retried this many times before the job is refunded. */
 const STEP_RETRIES = 5;
 
-export function createEngine(deps: {
-  settings: EngineSettings;
-  log: Logger;
-  ledger: Ledger;
-  jobs: JobStore;
-  providers: ReadonlyMap<ModelId, VideoProvider>;
-  http: Http;
-  delivery: Delivery;
-  clock: Clock;
-}): Engine {
+export function createEngine(deps: EngineDeps): Engine {
   const { log, jobs, clock } = deps;
   const active = new Map<string, JobRecord>();
   const counters = new Map<string, ReturnType<StepContext['attempts']>>();

@@ -10,36 +10,11 @@ import {
   threadName,
 } from '../../src/discord/text.js';
 import { JOB_STATES, type JobRecord } from '../../src/store/jobs.js';
+import { makeJob as makeJobFixture } from '../fixtures/job.js';
 
-function makeJob(overrides: Partial<JobRecord> = {}): JobRecord {
-  return {
-    id: 'Ab3_x-9QzKp0Lw',
-    state: 'submitted',
-    userId: '200000000000000001',
-    guildId: '300000000000000001',
-    channelId: '400000000000000001',
-    request: {
-      model: 'wavespeed/ray-2-flash',
-      prompt: 'a cat walks across the table',
-      aspectRatio: '16:9',
-      durationSeconds: 5,
-      image: {
-        sourceUrl: 'https://cdn.discordapp.com/attachments/1/2/cat.png',
-        filename: 'cat.png',
-        contentType: 'image/png',
-        bytes: 1234,
-        uploads: {},
-      },
-    },
-    price: 20,
-    runModel: 'wavespeed/ray-2-flash',
-    discord: { attachmentSizeLimit: 10 * 1024 * 1024 },
-    createdAt: 1_000,
-    updatedAt: 1_000,
-    deadlineAt: 1_000_000,
-    ...overrides,
-  };
-}
+/** A submitted job with a realistic (base64url) id, as the engine makes them. */
+const makeJob = (overrides: Partial<JobRecord> = {}): JobRecord =>
+  makeJobFixture({ id: 'Ab3_x-9QzKp0Lw', state: 'submitted', ...overrides });
 
 const withPrompt = (prompt: string, overrides: Partial<JobRecord> = {}): JobRecord => {
   const base = makeJob(overrides);

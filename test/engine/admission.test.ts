@@ -1,35 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Admission } from '../../src/engine/admission.js';
+import type { ModelId } from '../../src/providers/catalog.js';
 import type { JobRecord } from '../../src/store/jobs.js';
+import { makeJob } from '../fixtures/job.js';
 
-let seq = 0;
-function job(
+const job = (
   userId: string,
   state: JobRecord['state'],
-  model: JobRecord['runModel'] = 'wavespeed/ray-2-flash',
-): JobRecord {
-  const at = ++seq;
-  return {
-    id: `job${at}`,
-    state,
-    userId,
-    guildId: 'g',
-    channelId: 'c',
-    request: {
-      model,
-      prompt: 'p',
-      aspectRatio: '16:9',
-      durationSeconds: 5,
-      image: { sourceUrl: 'u', filename: 'f.png', contentType: 'image/png', bytes: 1, uploads: {} },
-    },
-    price: 20,
-    runModel: model,
-    discord: { attachmentSizeLimit: 1 },
-    createdAt: at,
-    updatedAt: at,
-    deadlineAt: at + 1000,
-  };
-}
+  model: ModelId = 'wavespeed/ray-2-flash',
+): JobRecord => makeJob({ userId, state, model });
 
 describe('Admission', () => {
   it('lets a member run up to the limit and makes the next request wait', () => {

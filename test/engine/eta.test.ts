@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRunTimes } from '../../src/engine/run-times.js';
 import { etaSecondsFor } from '../../src/engine/steps.js';
 import type { JobRecord } from '../../src/store/jobs.js';
+import { makeJob } from '../fixtures/job.js';
 
 const runTimes = createRunTimes({
   'wavespeed/ray-2-flash': 60_000,
@@ -9,29 +10,8 @@ const runTimes = createRunTimes({
   'fal/ray-2-flash': 60_000,
 });
 
-function job(progress: JobRecord['progress'], state: JobRecord['state'] = 'submitted'): JobRecord {
-  return {
-    id: 'j',
-    state,
-    userId: 'u',
-    guildId: null,
-    channelId: 'c',
-    request: {
-      model: 'fal/ray-2-flash',
-      prompt: 'p',
-      aspectRatio: '16:9',
-      durationSeconds: 5,
-      image: { sourceUrl: 's', filename: 'f.png', contentType: 'image/png', bytes: 1, uploads: {} },
-    },
-    price: 20,
-    runModel: 'fal/ray-2-flash',
-    discord: { attachmentSizeLimit: 1 },
-    ...(progress ? { progress } : {}),
-    createdAt: 0,
-    updatedAt: 0,
-    deadlineAt: 1e9,
-  };
-}
+const job = (progress: JobRecord['progress'], state: JobRecord['state'] = 'submitted'): JobRecord =>
+  makeJob({ model: 'fal/ray-2-flash', state, ...(progress ? { progress } : {}) });
 
 describe('etaSecondsFor', () => {
   it('counts down the expected run time from the submit', () => {

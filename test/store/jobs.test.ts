@@ -6,38 +6,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stopRedis, storeBackends, type Backend } from './backends.js';
 import type { Store } from '../../src/store/keyv.js';
 import { type JobRecord, type JobState, createJobStore } from '../../src/store/jobs.js';
-
-let nextId = 0;
-function makeJob(overrides: Partial<JobRecord> = {}): JobRecord {
-  nextId += 1;
-  return {
-    id: `job${String(nextId).padStart(6, '0')}`,
-    state: 'accepted',
-    userId: '200000000000000001',
-    guildId: '300000000000000001',
-    channelId: '400000000000000001',
-    request: {
-      model: 'wavespeed/ray-2-flash',
-      prompt: 'a cat walks across the table',
-      aspectRatio: '16:9',
-      durationSeconds: 5,
-      image: {
-        sourceUrl: 'https://cdn.discordapp.com/attachments/1/2/cat.png',
-        filename: 'cat.png',
-        contentType: 'image/png',
-        bytes: 1234,
-        uploads: {},
-      },
-    },
-    price: 20,
-    runModel: 'wavespeed/ray-2-flash',
-    discord: { attachmentSizeLimit: 10 * 1024 * 1024 },
-    createdAt: 1_000 + nextId,
-    updatedAt: 1_000 + nextId,
-    deadlineAt: 1_000_000,
-    ...overrides,
-  };
-}
+import { makeJob } from '../fixtures/job.js';
 
 const backends = storeBackends();
 afterAll(stopRedis);
