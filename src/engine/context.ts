@@ -48,7 +48,8 @@ export interface EngineDeps {
   clock: Clock;
 }
 
-export interface StepContext extends EngineDeps {  /** Expected run time and spread per model, learned from the completions we see. */
+export interface StepContext extends EngineDeps {
+  /** Expected run time and spread per model, learned from the completions we see. */
   runTimes: RunTimes;
   /** Input image bytes still in memory from the request, by job id. */
   imageCache: Map<string, Uint8Array>;
