@@ -1,6 +1,7 @@
 // The job engine: takes accepted requests, drives every job through the state machine on one
 // scheduler, resumes open jobs at start and hands finished ones back to Discord via Delivery.
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { MODELS, type ModelId } from '../providers/catalog.js';
 import { TERMINAL_STATES, type JobRecord } from '../store/jobs.js';
 import { KeyedLock } from '../store/lock.js';
@@ -12,6 +13,13 @@ import { Scheduler } from './scheduler.js';
 import { fail, runStep } from './steps.js';
 
 export type JobRequest = JobRecord['request'];
+
+const runTimesSnapshot = z.record(
+  z.string(),
+  z.object({ mu: z.number(), variance: z.number(), count: z.number() }),
+);
+/** Learned run times are written at most this often (they change a little with every job). */
+const RUN_TIMES_SAVE_MS = 60_000;
 export type PriceQuery = Pick<JobRequest, 'model' | 'aspectRatio' | 'durationSeconds' | 'resolution'>;
 
 export interface AcceptInput {
@@ -78,6 +86,7 @@ export function createEngine(deps: EngineDeps): Engine {
       return c;
     },
     finished(job) {
+      if (job.state === 'delivered') saveRunTimesSoon();
       active.delete(job.id);
       counters.delete(job.id);
       ctx.imageCache.delete(job.id);
@@ -98,6 +107,18 @@ export function createEngine(deps: EngineDeps): Engine {
       const job = active.get(id);
       if (job) await fn(job);
     });
+
+  let saveTimer: unknown;
+  /** Learned run times change a little with every delivery: write them at most once a minute. */
+  function saveRunTimesSoon(): void {
+    if (saveTimer !== undefined) return;
+    saveTimer = clock.setTimer(() => {
+      saveTimer = undefined;
+      jobs
+        .saveMeta('run-times', ctx.runTimes.snapshot())
+        .catch((error: unknown) => log.warn({ err: error }, 'could not save learned run times'));
+    }, RUN_TIMES_SAVE_MS);
+  }
 
   function step(id: string): Promise<void> {
     return withJob(id, (job) => runGuarded(id, job));
@@ -225,6 +246,8 @@ export function createEngine(deps: EngineDeps): Engine {
     job: (id) => jobs.get(id),
 
     async resume() {
+      const learned = runTimesSnapshot.safeParse(await jobs.loadMeta('run-times'));
+      if (learned.success) ctx.runTimes.restore(learned.data);
       const open = await jobs.listOpen();
       // Jobs accepted since the start are already live (and newer than what was read).
       for (const job of open) if (!active.has(job.id)) remember(job, {});
@@ -234,6 +257,13 @@ export function createEngine(deps: EngineDeps): Engine {
       return open.length;
     },
 
-    stop: () => scheduler.stop(),
+    async stop() {
+      await scheduler.stop();
+      if (saveTimer !== undefined) {
+        clock.clearTimer(saveTimer);
+        saveTimer = undefined;
+        await jobs.saveMeta('run-times', ctx.runTimes.snapshot()).catch(() => undefined);
+      }
+    },
   };
 }

@@ -10,7 +10,13 @@ export interface RunTimes {
   cv(model: string): number;
   /** A finished job's run time in ms; non-finite or non-positive values are ignored. */
   observe(model: string, durationMs: number): void;
+  /** What has been learned, to keep across restarts. */
+  snapshot(): RunTimesSnapshot;
+  /** Takes back a snapshot; entries for unknown models or with bad numbers are ignored. */
+  restore(snapshot: RunTimesSnapshot): void;
 }
+
+export type RunTimesSnapshot = Record<string, { mu: number; variance: number; count: number }>;
 
 export const RUN_TIME_DEFAULTS = {
   /** Assumed until completions say otherwise. */
@@ -80,6 +86,24 @@ export function createRunTimes(initial: Readonly<Record<string, number>>): RunTi
       const lo = Math.log(d.minFactor * s.catalogueMs) - s.variance / 2;
       const hi = Math.log(d.maxFactor * s.catalogueMs) - s.variance / 2;
       s.mu = clamp(s.mu, lo, hi);
+    },
+    snapshot: () =>
+      Object.fromEntries(
+        [...states].map(([model, { mu, variance, count }]) => [model, { mu, variance, count }]),
+      ),
+    restore: (snapshot) => {
+      for (const [model, saved] of Object.entries(snapshot)) {
+        const s = states.get(model);
+        if (!s || ![saved.mu, saved.variance, saved.count].every(Number.isFinite)) continue;
+        // The same clamps as observe(): a snapshot from an older catalogue cannot escape them.
+        s.variance = clamp(saved.variance, minVar, maxVar);
+        s.mu = clamp(
+          saved.mu,
+          Math.log(d.minFactor * s.catalogueMs) - s.variance / 2,
+          Math.log(d.maxFactor * s.catalogueMs) - s.variance / 2,
+        );
+        s.count = Math.max(0, saved.count);
+      }
     },
   };
 }

@@ -95,6 +95,9 @@ export interface JobStore {
   /** The job whose result is the given Discord message, for 🔁 reruns. */
   jobForResultMessage(messageId: string): Promise<string | undefined>;
   linkResultMessage(messageId: string, jobId: string): Promise<void>;
+  /** Small engine state kept across restarts (learned run times), as opaque JSON. */
+  loadMeta(name: string): Promise<unknown>;
+  saveMeta(name: string, value: unknown): Promise<void>;
 }
 
 const OPEN_INDEX = 'jobs:open';
@@ -147,6 +150,10 @@ export function createJobStore(keyv: Store): JobStore {
     },
     async linkResultMessage(messageId, jobId) {
       await keyv.set(`result:${messageId}`, jobId);
+    },
+    loadMeta: (name) => keyv.get(`meta:${name}`),
+    async saveMeta(name, value) {
+      await keyv.set(`meta:${name}`, value);
     },
   };
 }

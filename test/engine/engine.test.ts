@@ -110,6 +110,7 @@ async function setup(opts: { maxActivePerMember: number; holdStatusOf?: (prompt:
     submits,
     posted,
     statusPosts,
+    keyv,
     input,
     close: () => Promise.all([engine.stop(), http.close(), video.close()]),
   };
@@ -146,6 +147,19 @@ describe('engine', () => {
     } finally {
       await t.close();
     }
+  });
+
+  it('keeps what it learned about run times across a restart (saved on stop)', async () => {
+    const t = await setup({ maxActivePerMember: 1 });
+    try {
+      await t.engine.accept(t.input('only'));
+      await until(() => t.posted.includes('only'));
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await t.close();
+    }
+    const saved = (await t.keyv.get('meta:run-times')) as Record<string, { count: number }> | undefined;
+    expect(saved?.['wavespeed/ray-2-flash']?.count).toBe(1);
   });
 
   it('submits each of many concurrent jobs once and delivers each once', async () => {

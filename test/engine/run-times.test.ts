@@ -91,3 +91,30 @@ describe('createRunTimes', () => {
     expect(() => times.observe('nope', 1000)).toThrow(/nope/);
   });
 });
+
+describe('snapshot and restore (kept across restarts)', () => {
+  it('a restored estimator answers exactly as the one that learned', () => {
+    const learned = createRunTimes({ flash: 59_000 });
+    for (let i = 0; i < 40; i++) learned.observe('flash', 90_000 + (i % 5) * 1000);
+    const fresh = createRunTimes({ flash: 59_000 });
+    fresh.restore(JSON.parse(JSON.stringify(learned.snapshot())) as ReturnType<typeof learned.snapshot>);
+    expect(fresh.expected('flash')).toBeCloseTo(learned.expected('flash'), 6);
+    expect(fresh.cv('flash')).toBeCloseTo(learned.cv('flash'), 6);
+    // And it keeps learning at the same (settled) pace.
+    learned.observe('flash', 100_000);
+    fresh.observe('flash', 100_000);
+    expect(fresh.expected('flash')).toBeCloseTo(learned.expected('flash'), 6);
+  });
+
+  it('ignores unknown models and bad numbers, and clamps what it takes back', () => {
+    const r = createRunTimes({ flash: 59_000 });
+    r.restore({
+      other: { mu: 1, variance: 0.1, count: 3 },
+      flash: { mu: Number.NaN, variance: 0.1, count: 1 },
+    });
+    expect(r.expected('flash')).toBeCloseTo(59_000, -1);
+    r.restore({ flash: { mu: Math.log(10 * 59_000), variance: 5, count: 10 } });
+    expect(r.expected('flash')).toBeLessThanOrEqual(4 * 59_000 + 1);
+    expect(r.cv('flash')).toBeLessThanOrEqual(0.6 + 1e-9);
+  });
+});
