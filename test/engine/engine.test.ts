@@ -158,7 +158,7 @@ describe('engine', () => {
     } finally {
       await t.close();
     }
-    const saved = (await t.keyv.get('meta:run-times')) as Record<string, { count: number }> | undefined;
+    const saved = await t.keyv.get<Record<string, { count: number }>>('meta:run-times');
     expect(saved?.['wavespeed/ray-2-flash']?.count).toBe(1);
   });
 
