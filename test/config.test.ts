@@ -1,10 +1,10 @@
 // loadConfig: the contract's defaults, one readable line naming a bad or missing variable,
 // `.env` values underneath real environment values, and empty values counting as unset.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, configSchema, loadConfig } from '../src/config.js';
 
 const REQUIRED = { DISCORD_TOKEN: 'bot-token-value', DISCORD_CLIENT_ID: '123456789012345678' } as const;
 
@@ -222,4 +222,25 @@ describe('DISCORD_CDN_HOSTS parsing', () => {
       expect(configError({ ...REQUIRED, DISCORD_CDN_HOSTS: value }).message).toContain('DISCORD_CDN_HOSTS');
     },
   );
+});
+
+describe('.env.example', () => {
+  it('is a valid configuration once the required values are filled in, and names every setting', () => {
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const dir = mkdtempSync(join(tmpdir(), 'animate-env-example-'));
+    try {
+      const filled = example
+        .replace(/^DISCORD_TOKEN=$/m, 'DISCORD_TOKEN=token-from-the-portal')
+        .replace(/^DISCORD_CLIENT_ID=$/m, 'DISCORD_CLIENT_ID=123456789012345678')
+        .replace(/^WAVESPEED_API_KEY=$/m, 'WAVESPEED_API_KEY=ws-key');
+      writeFileSync(join(dir, '.env'), filled);
+      const config = loadConfig({}, join(dir, '.env'));
+      expect(config.DISCORD_TOKEN).toBe('token-from-the-portal');
+      expect(config.STORE_URL).toBe('sqlite://data/animate.sqlite');
+      for (const name of Object.keys(configSchema.shape))
+        expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
