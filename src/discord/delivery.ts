@@ -2,6 +2,8 @@
 // post and failure notices. Never the interaction token, which dies after 15 minutes.
 import {
   DiscordAPIError,
+  DiscordjsError,
+  DiscordjsErrorCodes,
   HTTPError,
   RESTJSONErrorCodes,
   type Client,
@@ -21,6 +23,12 @@ function isTooLarge(error: unknown): boolean {
     );
   }
   return error instanceof HTTPError && error.status === 413;
+}
+
+/** "A thread has already been created for this message", from Discord or from discord.js. */
+function threadExists(error: unknown): boolean {
+  if (error instanceof DiscordAPIError) return Number(error.code) === 160004;
+  return error instanceof DiscordjsError && error.code === DiscordjsErrorCodes.MessageExistingThread;
 }
 
 /** Message nonces are at most 25 characters; job ids are 14. */
@@ -46,7 +54,11 @@ export function createDelivery(client: Client, log: Logger): Delivery {
         enforceNonce: true,
       });
       let threadId = channel.id;
-      if (!channel.isThread() && !channel.isDMBased() && 'threads' in channel) {
+      if (message.hasThread) {
+        // The nonce gave back a status message posted before a restart, thread and all; a thread
+        // started from a message has that message's id.
+        threadId = message.id;
+      } else if (!channel.isThread() && !channel.isDMBased() && 'threads' in channel) {
         try {
           const thread = await message.startThread({
             name: threadName(job.request.prompt),
@@ -54,10 +66,15 @@ export function createDelivery(client: Client, log: Logger): Delivery {
           });
           threadId = thread.id;
         } catch (error) {
-          log.warn(
-            { err: error, jobId: job.id, channelId: channel.id },
-            'could not start a thread; using the channel',
-          );
+          if (threadExists(error)) {
+            // As above, when Discord (not discord.js) is the one to say the thread exists.
+            threadId = message.id;
+          } else {
+            log.warn(
+              { err: error, jobId: job.id, channelId: channel.id },
+              'could not start a thread; using the channel',
+            );
+          }
         }
       }
       return { statusChannelId: channel.id, statusMessageId: message.id, threadId };

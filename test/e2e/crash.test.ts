@@ -95,6 +95,23 @@ async function expectDeliveredOnce(w: ChildWorld, jobId: string): Promise<void> 
 }
 
 describe('SIGKILL at each step, then a restart on the same store', () => {
+  it('accepted: killed after Discord made the status thread but before the bot heard, it reuses that status message and thread', async () => {
+    const w = (world = await startChildWorld());
+    await w.start();
+    const killed = killOnDiscord(w, 'POST', /^\/api\/v\d+\/channels\/\d+\/messages\/\d+\/threads$/);
+    await w.animate();
+    await killed.landed();
+    const jobId = jobIdOf(w);
+    expect(w.discord.threads).toHaveLength(1);
+
+    await w.restart();
+    await expectDeliveredOnce(w, jobId);
+    // One status message (the nonce handed the first one back), one thread, the result inside it.
+    expect(w.discord.messagesIn(w.discord.channelId)).toHaveLength(1);
+    expect(w.discord.threads).toHaveLength(1);
+    expect(resultsFor(w, jobId)[0]?.channel_id).toBe(w.discord.threads[0]?.id);
+  }, 30_000);
+
   it('accepted: killed while uploading the input image, it fetches the image again from Discord and delivers once', async () => {
     const w = (world = await startChildWorld());
     await w.start();
