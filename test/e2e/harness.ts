@@ -34,17 +34,6 @@ export interface AnimateOptions {
   channelId?: string;
   inDm?: boolean;
   attachmentSizeLimit?: number;
-}
-
-export interface AnimateOptions {
-  prompt?: string;
-  image?: Buffer;
-  filename?: string;
-  user?: FakeUser;
-  options?: { name: string; type: number; value: string | number | boolean }[];
-  channelId?: string;
-  inDm?: boolean;
-  attachmentSizeLimit?: number;
   /** More attachments for the interaction's `resolved` map, e.g. one an `end_image` option names. */
   extraAttachments?: FakeAttachment[];
 }

@@ -59,6 +59,24 @@ function npmStart(cwd: string, env: NodeJS.ProcessEnv, script = 'start'): Run {
 }
 
 const dirs: string[] = [];
+
+/** `npm start` in a fresh project copy against a fake Discord, once the bot says it is ready. */
+async function runningBot(): Promise<Run> {
+  discord = await startFakeDiscord();
+  const fake = discord;
+  const dir = projectCopy();
+  dirs.push(dir);
+  const run = npmStart(
+    dir,
+    cleanEnv({
+      DISCORD_TOKEN: fake.botToken,
+      DISCORD_CLIENT_ID: fake.applicationId,
+      DISCORD_API_URL: fake.apiBase,
+    }),
+  );
+  await fake.waitFor(() => run.stdout.includes('bot ready'), 20_000);
+  return run;
+}
 let discord: FakeDiscord | undefined;
 afterEach(async () => {
   await discord?.close();
@@ -132,19 +150,7 @@ describe('npm start', () => {
   }, 40_000);
 
   it('stops the bot when npm is killed alone', async () => {
-    discord = await startFakeDiscord();
-    const dir = projectCopy();
-    dirs.push(dir);
-    const fake = discord;
-    const run = npmStart(
-      dir,
-      cleanEnv({
-        DISCORD_TOKEN: fake.botToken,
-        DISCORD_CLIENT_ID: fake.applicationId,
-        DISCORD_API_URL: fake.apiBase,
-      }),
-    );
-    await fake.waitFor(() => run.stdout.includes('bot ready'), 20_000);
+    const run = await runningBot();
     run.kill('SIGTERM');
     await run.closed;
     expect(await run.exit).toBe(0);
@@ -153,19 +159,7 @@ describe('npm start', () => {
   }, 40_000);
 
   it('stops the bot when npm dies without passing anything on (SIGKILL)', async () => {
-    discord = await startFakeDiscord();
-    const dir = projectCopy();
-    dirs.push(dir);
-    const fake = discord;
-    const run = npmStart(
-      dir,
-      cleanEnv({
-        DISCORD_TOKEN: fake.botToken,
-        DISCORD_CLIENT_ID: fake.applicationId,
-        DISCORD_API_URL: fake.apiBase,
-      }),
-    );
-    await fake.waitFor(() => run.stdout.includes('bot ready'), 20_000);
+    const run = await runningBot();
     run.kill('SIGKILL');
     await run.closed;
     expect(run.stderr).toContain('the process that started the bot is gone');
