@@ -3,9 +3,8 @@
 // run in the test process; their `onRequest` hooks let a test kill the bot between a side effect
 // (a task created, a message stored) and the bot hearing of it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   startFakeDiscord,
   type FakeDiscord,
@@ -15,8 +14,7 @@ import {
 import { waitFor } from '../fakes/discord/wait.js';
 import { startFakeWaveSpeed, type FakeWaveSpeed } from '../fakes/wavespeed.js';
 import { PNG, WS_KEY } from './harness.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
+import { cleanEnv, projectCopy } from './project.js';
 
 /** One pino line from the bot, with the run (0 = first start) it came from. */
 export interface LogLine {
@@ -76,23 +74,6 @@ export interface ChildWorld {
   waitFor<T>(fn: () => T | undefined | false, timeoutMs?: number): Promise<T>;
 }
 
-/** A fresh project folder sharing this checkout's code and node_modules, with no `.env`. */
-function projectCopy(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'animate-crash-'));
-  for (const entry of ['package.json', 'src', 'node_modules', 'tsconfig.json']) {
-    symlinkSync(join(ROOT, entry), join(dir, entry));
-  }
-  return dir;
-}
-
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
-    if (process.env[key] !== undefined) env[key] = process.env[key];
-  }
-  return { ...env, ...extra };
-}
-
 function parseLines(text: string, run: number): LogLine[] {
   const out: LogLine[] = [];
   for (const line of text.split('\n')) {
@@ -115,7 +96,7 @@ function parseLines(text: string, run: number): LogLine[] {
 export async function startChildWorld(env: Record<string, string> = {}): Promise<ChildWorld> {
   const discord = await startFakeDiscord();
   const wavespeed = await startFakeWaveSpeed({ apiKey: WS_KEY, runMs: 150, queuedMs: 20 });
-  const dir = projectCopy();
+  const dir = projectCopy('crash');
   const storeUrl = `sqlite://${join(dir, 'store.sqlite')}`;
   const member = discord.addUser({ username: 'member' });
   const childEnv = cleanEnv({

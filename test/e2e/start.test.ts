@@ -1,29 +1,11 @@
 // `npm start` as an operator runs it: a real child process, the .env file, the default store
 // under ./data/, a clean exit on SIGTERM, and one readable line when a setting is missing.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/discord/index.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-
-/** A fresh project folder that shares this checkout's code and node_modules. */
-function projectCopy(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'animate-start-'));
-  for (const entry of ['package.json', 'src', 'node_modules', 'tsconfig.json']) {
-    symlinkSync(join(ROOT, entry), join(dir, entry));
-  }
-  return dir;
-}
-
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG'];
-  const env: NodeJS.ProcessEnv = {};
-  for (const key of keep) if (process.env[key] !== undefined) env[key] = process.env[key];
-  return { ...env, ...extra };
-}
+import { cleanEnv, projectCopy, ROOT } from './project.js';
 
 interface Run {
   stdout: string;
@@ -64,7 +46,7 @@ const dirs: string[] = [];
 async function runningBot(): Promise<Run> {
   discord = await startFakeDiscord();
   const fake = discord;
-  const dir = projectCopy();
+  const dir = projectCopy('start');
   dirs.push(dir);
   const run = npmStart(
     dir,
@@ -86,7 +68,7 @@ afterEach(async () => {
 
 describe('npm start', () => {
   it('exits non-zero with one line naming DISCORD_TOKEN when it is missing', async () => {
-    const dir = projectCopy();
+    const dir = projectCopy('start');
     dirs.push(dir);
     writeFileSync(join(dir, '.env'), 'DISCORD_CLIENT_ID=123456789012345678\nWAVESPEED_API_KEY=k\n');
     const run = npmStart(dir, cleanEnv({}));
@@ -98,7 +80,7 @@ describe('npm start', () => {
 
   it('starts from a .env with only the token, client id and WaveSpeed key, on SQLite under ./data/', async () => {
     discord = await startFakeDiscord();
-    const dir = projectCopy();
+    const dir = projectCopy('start');
     dirs.push(dir);
     writeFileSync(
       join(dir, '.env'),
@@ -125,7 +107,7 @@ describe('npm start', () => {
   it('deploy-commands registers /animate and /credits globally, or in DISCORD_GUILD_ID, and exits', async () => {
     discord = await startFakeDiscord();
     const fake = discord;
-    const dir = projectCopy();
+    const dir = projectCopy('start');
     dirs.push(dir);
     symlinkSync(join(ROOT, 'scripts'), join(dir, 'scripts'));
     const env = {
