@@ -64,6 +64,12 @@ export class Admission {
     return pick;
   }
 
+  /** Drops a member's turn record once they have no open jobs (so the map cannot grow forever). */
+  forget(userId: string, open: Iterable<JobRecord>): void {
+    for (const job of open) if (job.userId === userId) return;
+    this.#lastServed.delete(userId);
+  }
+
   /** 1-based place in line of each waiting job, in the order they would be served if nothing changed. */
   positions(open: Iterable<JobRecord>): Map<string, number> {
     const waiting = [...open].filter((j) => j.state === 'waiting');

@@ -91,6 +91,7 @@ export function createEngine(deps: EngineDeps): Engine {
       counters.delete(job.id);
       ctx.imageCache.delete(job.id);
       ctx.imageCache.delete(`${job.id}:end`);
+      admission.forget(job.userId, active.values());
       void pump().catch((error: unknown) => log.error({ err: error }, 'could not start a waiting job'));
     },
     logFor: (job) => log.child({ jobId: job.id, userId: job.userId, model: job.runModel }),

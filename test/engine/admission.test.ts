@@ -64,6 +64,28 @@ describe('Admission', () => {
     expect(places.get(ann2.id)).toBe(3);
   });
 
+  it('forgets a member with no open jobs, so a returning member counts as not recently served', () => {
+    const serve = (a: Admission, userId: string) => a.next([job(userId, 'waiting')]);
+    const remembering = new Admission({ maxActivePerMember: 5, providerCaps: {} });
+    const forgetting = new Admission({ maxActivePerMember: 5, providerCaps: {} });
+    for (const a of [remembering, forgetting]) {
+      serve(a, 'bob');
+      serve(a, 'ann'); // Ann was served after Bob.
+    }
+    forgetting.forget('ann', []); // Ann has nothing open any more.
+    const bobJob = job('bob', 'waiting');
+    const annJob = job('ann', 'waiting');
+    // Remembered, Ann was served more recently, so Bob goes first; forgotten, Ann is new again.
+    expect(remembering.next([bobJob, annJob])?.userId).toBe('bob');
+    expect(forgetting.next([bobJob, annJob])?.userId).toBe('ann');
+    // A member with a job still open is not forgotten.
+    const keeping = new Admission({ maxActivePerMember: 5, providerCaps: {} });
+    serve(keeping, 'bob');
+    serve(keeping, 'ann');
+    keeping.forget('ann', [job('ann', 'submitted')]);
+    expect(keeping.next([bobJob, annJob])?.userId).toBe('bob');
+  });
+
   it('returns nothing when no waiting job may start', () => {
     const a = new Admission({ maxActivePerMember: 1, providerCaps: {} });
     expect(a.next([job('ann', 'submitted'), job('ann', 'waiting')])).toBeUndefined();
