@@ -3,7 +3,8 @@ import {
   ApplicationCommandOptionType,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
-import { MODEL_IDS } from '../providers/catalog.js';
+import { MODEL_IDS, MODELS } from '../providers/catalog.js';
+import type { AspectRatio } from '../providers/types.js';
 
 /** `size` choices: the contract's two, then fal's other aspect ratios. */
 export const SIZE_CHOICES = {
@@ -14,6 +15,8 @@ export const SIZE_CHOICES = {
   '21:9': '21:9',
   '9:21': '9:21',
 } as const;
+
+const WAVESPEED_RATIOS: readonly AspectRatio[] = MODELS['wavespeed/ray-2-flash'].aspectRatios;
 
 export const animateData = {
   name: 'animate',
@@ -43,14 +46,10 @@ export const animateData = {
       type: ApplicationCommandOptionType.String,
       name: 'size',
       description: 'Orientation (default landscape); the ratios are fal only',
-      choices: [
-        { name: 'landscape', value: 'landscape' },
-        { name: 'portrait', value: 'portrait' },
-        { name: '4:3 (fal only)', value: '4:3' },
-        { name: '3:4 (fal only)', value: '3:4' },
-        { name: '21:9 (fal only)', value: '21:9' },
-        { name: '9:21 (fal only)', value: '9:21' },
-      ],
+      choices: Object.entries(SIZE_CHOICES).map(([value, ratio]) => ({
+        name: WAVESPEED_RATIOS.includes(ratio) ? value : `${value} (fal only)`,
+        value,
+      })),
     },
     {
       type: ApplicationCommandOptionType.Integer,

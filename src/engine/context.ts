@@ -51,7 +51,7 @@ export interface EngineDeps {
 export interface StepContext extends EngineDeps {
   /** Expected run time and spread per model, learned from the completions we see. */
   runTimes: RunTimes;
-  /** Input image bytes still in memory from the request, by job id. */
+  /** Input image bytes still in memory from the request: by job id, end images by endImageKey(id). */
   imageCache: Map<string, Uint8Array>;
   /** Writes the job with `patch` applied; the in-memory copy changes only once the write succeeded. */
   persist(job: JobRecord, patch: Partial<JobRecord>): Promise<JobRecord>;
@@ -71,3 +71,6 @@ export interface StepContext extends EngineDeps {
   finished(job: JobRecord): void;
   logFor(job: JobRecord): Logger;
 }
+
+/** The image cache key of a job's end image (its main image is keyed by the job id). */
+export const endImageKey = (jobId: string): string => `${jobId}:end`;

@@ -1,25 +1,18 @@
 // The job engine: takes accepted requests, drives every job through the state machine on one
 // scheduler, resumes open jobs at start and hands finished ones back to Discord via Delivery.
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import { MODELS, type ModelId } from '../providers/catalog.js';
 import { TERMINAL_STATES, type JobRecord } from '../store/jobs.js';
 import { KeyedLock } from '../store/lock.js';
 import { backoffMs } from './backoff.js';
-import type { EngineDeps, StepContext } from './context.js';
+import { endImageKey, type EngineDeps, type StepContext } from './context.js';
 import { Admission } from './admission.js';
-import { createRunTimes } from './run-times.js';
+import { createRunTimes, runTimesSnapshot } from './run-times.js';
 import { Scheduler } from './scheduler.js';
 import { fail, runStep } from './steps.js';
 
 export type JobRequest = JobRecord['request'];
 
-const runTimesSnapshot = z.record(
-  z.string(),
-  z.object({ mu: z.number(), variance: z.number(), count: z.number() }),
-);
-/** Learned run times are written at most this often (they change a little with every job). */
-const RUN_TIMES_SAVE_MS = 60_000;
 export type PriceQuery = Pick<JobRequest, 'model' | 'aspectRatio' | 'durationSeconds' | 'resolution'>;
 
 export interface AcceptInput {
@@ -53,6 +46,8 @@ export interface Engine {
 
 /** Unexpected errors in a step are retried this many times before the job is refunded. */
 const STEP_RETRIES = 5;
+/** Learned run times are written at most this often (they change a little with every job). */
+const RUN_TIMES_SAVE_MS = 60_000;
 
 export function createEngine(deps: EngineDeps): Engine {
   const { log, jobs, clock } = deps;
@@ -90,7 +85,7 @@ export function createEngine(deps: EngineDeps): Engine {
       active.delete(job.id);
       counters.delete(job.id);
       ctx.imageCache.delete(job.id);
-      ctx.imageCache.delete(`${job.id}:end`);
+      ctx.imageCache.delete(endImageKey(job.id));
       admission.forget(job.userId, active.values());
       void pump().catch((error: unknown) => log.error({ err: error }, 'could not start a waiting job'));
     },
@@ -109,15 +104,17 @@ export function createEngine(deps: EngineDeps): Engine {
       if (job) await fn(job);
     });
 
+  const saveRunTimes = () =>
+    jobs
+      .saveMeta('run-times', ctx.runTimes.snapshot())
+      .catch((error: unknown) => log.warn({ err: error }, 'could not save learned run times'));
   let saveTimer: unknown;
   /** Learned run times change a little with every delivery: write them at most once a minute. */
   function saveRunTimesSoon(): void {
     if (saveTimer !== undefined) return;
     saveTimer = clock.setTimer(() => {
       saveTimer = undefined;
-      jobs
-        .saveMeta('run-times', ctx.runTimes.snapshot())
-        .catch((error: unknown) => log.warn({ err: error }, 'could not save learned run times'));
+      void saveRunTimes();
     }, RUN_TIMES_SAVE_MS);
   }
 
@@ -231,7 +228,7 @@ export function createEngine(deps: EngineDeps): Engine {
         return { ok: false, code: 'insufficient_credits', balance: held.balance, price: job.price };
       }
       if (input.imageBytes) ctx.imageCache.set(job.id, input.imageBytes);
-      if (input.endImageBytes) ctx.imageCache.set(`${job.id}:end`, input.endImageBytes);
+      if (input.endImageBytes) ctx.imageCache.set(endImageKey(job.id), input.endImageBytes);
       remember(job, {});
       ctx.logFor(job).info({ price: job.price, state: job.state, rerunOf: job.rerunOf }, 'job accepted');
       ctx.wake(job, 0);
@@ -263,7 +260,7 @@ export function createEngine(deps: EngineDeps): Engine {
       if (saveTimer !== undefined) {
         clock.clearTimer(saveTimer);
         saveTimer = undefined;
-        await jobs.saveMeta('run-times', ctx.runTimes.snapshot()).catch(() => undefined);
+        await saveRunTimes();
       }
     },
   };

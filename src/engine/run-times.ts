@@ -2,6 +2,7 @@
 // figure (Flash: about 59 s per the provider's page) is only the starting point: a provider's
 // real speed drifts with load, and the poll schedule is only as good as this estimate.
 // Pure state, no I/O: the engine feeds it completions and reads the estimate for each poll.
+import { z } from 'zod';
 
 export interface RunTimes {
   /** Expected run time in ms, submit to finished video. */
@@ -16,7 +17,12 @@ export interface RunTimes {
   restore(snapshot: RunTimesSnapshot): void;
 }
 
-export type RunTimesSnapshot = Record<string, { mu: number; variance: number; count: number }>;
+/** What restore() takes back, checked: a snapshot comes from the store and may be stale or edited. */
+export const runTimesSnapshot = z.record(
+  z.string(),
+  z.object({ mu: z.number(), variance: z.number(), count: z.number() }),
+);
+export type RunTimesSnapshot = z.infer<typeof runTimesSnapshot>;
 
 export const RUN_TIME_DEFAULTS = {
   /** Assumed until completions say otherwise. */

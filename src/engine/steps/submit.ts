@@ -6,7 +6,7 @@ import { ProviderError } from '../../providers/errors.js';
 import type { VideoProvider, VideoRequest } from '../../providers/types.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { backoffMs } from '../backoff.js';
-import type { StepContext } from '../context.js';
+import { endImageKey, type StepContext } from '../context.js';
 import { failoverModel } from '../failover.js';
 import { nextPollDelayMs } from '../poll-schedule.js';
 import { fail, failWith } from './fail.js';
@@ -61,7 +61,7 @@ export async function start(ctx: StepContext, job: JobRecord): Promise<void> {
     progress: { phase: 'queued', submittedAt: now, polls: 0 },
   });
   ctx.imageCache.delete(job.id);
-  ctx.imageCache.delete(`${job.id}:end`);
+  ctx.imageCache.delete(endImageKey(job.id));
   ctx.logFor(job).info({ providerJobId: ref.id, model: job.runModel }, 'job submitted');
   await showStatus(ctx, job, true);
   ctx.wake(job, nextPollDelayMs(0, plan(ctx, job)));
@@ -94,7 +94,7 @@ async function uploadInputs(
 ): Promise<{ job: JobRecord; urls: { image: string; endImage?: string } }> {
   const image = await uploaded(ctx, job.request.image, job.id, provider);
   const endImage = job.request.endImage
-    ? await uploaded(ctx, job.request.endImage, `${job.id}:end`, provider)
+    ? await uploaded(ctx, job.request.endImage, endImageKey(job.id), provider)
     : undefined;
   const request = {
     ...job.request,
