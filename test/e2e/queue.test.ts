@@ -23,6 +23,10 @@ describe('waiting in line', () => {
     await w.discord.waitFor(() =>
       statuses().find((m) => m.content.includes('second') && m.content.includes('Waiting in line (place 1)')),
     );
+    // The first job may still be uploading its image: wait for its submit, then check that the
+    // second is still held back while the first runs.
+    await w.discord.waitFor(() => w.wavespeed.submissions.length >= 1);
+    await new Promise((r) => setTimeout(r, 200));
     expect(w.wavespeed.submissions).toHaveLength(1);
 
     w.wavespeed.release();
