@@ -1,7 +1,7 @@
 // Reads /animate's options and checks them against the chosen model's catalogue entry: an option
 // the model does not support is refused with a reason, never silently dropped.
 import type { Attachment, ChatInputCommandInteraction } from 'discord.js';
-import { UserFacingError } from '../errors.js';
+import { Refusal } from '../failures.js';
 import { isModelId, MODELS, type ModelId } from '../providers/catalog.js';
 import type { AspectRatio, Resolution } from '../providers/types.js';
 import { SIZE_CHOICES } from './animate-data.js';
@@ -27,25 +27,20 @@ export function readAnimateOptions(
   const o = interaction.options;
   const prompt = o.getString('prompt', true).trim();
   if (prompt.length === 0 || prompt.length > 2000) {
-    throw new UserFacingError('bad_prompt', 'The prompt must be 1 to 2,000 characters.');
+    throw new Refusal({ code: 'bad_prompt' });
   }
   const model = o.getString('model') ?? defaultModel;
-  if (!isModelId(model)) throw new UserFacingError('unknown_model', `There is no model called “${model}”.`);
+  if (!isModelId(model)) throw new Refusal({ code: 'unknown_model', model });
   const spec = MODELS[model];
-  const refuse = (option: string) =>
-    new UserFacingError(
-      'unsupported_option',
-      `${model} does not support \`${option}\`. Nothing was charged.`,
-    );
+  const refuse = (option: string) => new Refusal({ code: 'unsupported_option', model, option });
 
   const size = o.getString('size') ?? 'landscape';
-  if (!isSize(size)) throw new UserFacingError('bad_size', `There is no size called “${size}”.`);
+  if (!isSize(size)) throw new Refusal({ code: 'bad_size', size });
   const aspectRatio = SIZE_CHOICES[size];
   if (!spec.aspectRatios.includes(aspectRatio)) throw refuse(`size: ${size}`);
 
   const duration = o.getInteger('duration') ?? 5;
-  if (duration !== 5 && duration !== 10)
-    throw new UserFacingError('bad_duration', 'Duration must be 5 or 10 seconds.');
+  if (duration !== 5 && duration !== 10) throw new Refusal({ code: 'bad_duration' });
   const durationSeconds: 5 | 10 = duration === 10 ? 10 : 5;
 
   const options: AnimateOptions = {
@@ -58,8 +53,7 @@ export function readAnimateOptions(
 
   const resolution = o.getString('resolution');
   if (resolution !== null) {
-    if (!isResolution(resolution))
-      throw new UserFacingError('bad_resolution', `There is no resolution “${resolution}”.`);
+    if (!isResolution(resolution)) throw new Refusal({ code: 'bad_resolution', resolution });
     if (!spec.resolutions.includes(resolution)) throw refuse('resolution');
     options.resolution = resolution;
   }

@@ -2,7 +2,7 @@
 // ephemeral and charge nothing; an accepted job continues in the channel with the bot token.
 import { MessageFlags, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
 import type { JobRequest } from '../engine/engine.js';
-import { UserFacingError } from '../errors.js';
+import { Refusal } from '../failures.js';
 import { MODELS, type ModelId } from '../providers/catalog.js';
 import { animateData } from './animate-data.js';
 import { readAnimateOptions } from './animate-options.js';
@@ -69,10 +69,7 @@ export const animate = {
 
 async function fetchChecked(deps: CommandDeps, attachment: Attachment, maxBytes: number) {
   if (attachment.size > maxBytes) {
-    throw new UserFacingError(
-      'image_too_large',
-      `That image is too large: the limit is ${maxBytes / 1024 / 1024} MiB.`,
-    );
+    throw new Refusal({ code: 'image_too_large', maxBytes });
   }
   const image = await deps.fetchImage(attachment.url, attachment.size);
   const record: JobRequest['image'] = {
@@ -85,16 +82,7 @@ async function fetchChecked(deps: CommandDeps, attachment: Attachment, maxBytes:
   return { bytes: image.bytes, record };
 }
 
-function insufficient(price: number, balance: number): UserFacingError {
-  return new UserFacingError(
-    'insufficient_credits',
-    `This video costs ${price} credits and you have ${balance}. Nothing was charged.`,
-  );
-}
+const insufficient = (price: number, balance: number) =>
+  new Refusal({ code: 'insufficient_credits', price, balance });
 
-export function unavailable(model: ModelId): UserFacingError {
-  return new UserFacingError(
-    'model_unavailable',
-    `${model} is not available on this bot right now. Nothing was charged.`,
-  );
-}
+export const unavailable = (model: ModelId) => new Refusal({ code: 'model_unavailable', model });

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Events, MessageFlags, type ChatInputCommandInteraction, type Client } from 'discord.js';
 import type { Command, CommandDeps } from '../commands/types.js';
-import { isUserFacing } from '../errors.js';
+import { failureMessage, isRefusal } from '../failures.js';
 
 export function routeInteractions(client: Client, commands: readonly Command[], deps: CommandDeps): void {
   const byName = new Map(commands.map((c) => [c.data.name, c]));
@@ -32,12 +32,12 @@ async function run(
     log.info({ ms: Date.now() - started }, 'command done');
   } catch (error) {
     let content: string;
-    if (isUserFacing(error)) {
+    if (isRefusal(error)) {
       content = error.message;
       log.info({ code: error.code, ms: Date.now() - started }, 'command refused');
     } else {
       const errorId = randomBytes(4).toString('hex');
-      content = `Something went wrong on our side (error ${errorId}). Nothing was charged.`;
+      content = `${failureMessage({ code: 'internal', errorId })} Nothing was charged.`;
       log.error({ err: error, errorId }, 'command failed');
     }
     await answer(interaction, content).catch((e: unknown) =>

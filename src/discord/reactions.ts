@@ -5,6 +5,7 @@ import { Events, type Client } from 'discord.js';
 import type { Delivery } from '../engine/delivery.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
+import { failureMessage } from '../failures.js';
 import { resultMarkerJobId } from './text.js';
 
 export const RERUN_EMOJI = '🔁';
@@ -88,10 +89,11 @@ async function rerun(
     rerunOf: original.id,
   });
   if (result.ok) return;
-  const text =
+  const text = failureMessage(
     result.code === 'insufficient_credits'
-      ? `A rerun costs ${result.price} credits and you have ${result.balance}, so nothing was started or charged.`
-      : `${original.request.model} is not available on this bot right now, so the rerun was not started. Nothing was charged.`;
+      ? { code: result.code, price: result.price, balance: result.balance, rerun: true }
+      : { code: result.code, model: original.request.model, rerun: true },
+  );
   log.info({ userId, messageId, code: result.code }, 'rerun refused');
   await delivery.tellPrivately(userId, text);
 }

@@ -1,6 +1,7 @@
 // The job engine: takes accepted requests, drives every job through the state machine on one
 // scheduler, resumes open jobs at start and hands finished ones back to Discord via Delivery.
 import { randomBytes } from 'node:crypto';
+import { storedFailure } from '../failures.js';
 import { MODELS, type ModelId } from '../providers/catalog.js';
 import { TERMINAL_STATES, type JobRecord } from '../store/jobs.js';
 import { KeyedLock } from '../store/lock.js';
@@ -141,13 +142,11 @@ export function createEngine(deps: EngineDeps): Engine {
         return;
       }
       jobLog.error({ err: error, state: current.state }, 'job step kept failing; refunding');
-      await fail(ctx, current, { code: 'internal', message: 'Something went wrong on our side.' }).catch(
-        (e: unknown) => {
-          // Keep it scheduled: a member whose job is stuck open would wait in line forever.
-          jobLog.error({ err: e }, 'could not settle the failed job; trying again later');
-          ctx.wake(active.get(id) ?? current, backoffMs(6));
-        },
-      );
+      await fail(ctx, current, { code: 'internal' }).catch((e: unknown) => {
+        // Keep it scheduled: a member whose job is stuck open would wait in line forever.
+        jobLog.error({ err: e }, 'could not settle the failed job; trying again later');
+        ctx.wake(active.get(id) ?? current, backoffMs(6));
+      });
     }
   }
 
@@ -223,7 +222,7 @@ export function createEngine(deps: EngineDeps): Engine {
         await jobs.save({
           ...job,
           state: 'refunded',
-          failure: { code: 'insufficient_credits', message: 'not enough credits' },
+          failure: storedFailure({ code: 'insufficient_credits', price: job.price, balance: held.balance }),
         });
         return { ok: false, code: 'insufficient_credits', balance: held.balance, price: job.price };
       }

@@ -1,6 +1,6 @@
 // Fetches a member's attachment for /animate: only from allowed hosts, never more than the cap,
 // and accepted only when its bytes are a PNG, JPEG or WebP image.
-import { UserFacingError } from '../errors.js';
+import { Refusal } from '../failures.js';
 import { download } from '../net/download.js';
 import { NetworkError, type Http } from '../net/http.js';
 import { isAllowedHost } from './hosts.js';
@@ -19,19 +19,12 @@ export function createImageFetcher(opts: {
   maxBytes: number;
   timeoutMs?: number;
 }): FetchImage {
-  const mib = (n: number) => `${Math.floor(n / (1024 * 1024))} MiB`;
   return async (url, declaredSize) => {
     if (!isAllowedHost(url, opts.allowedHosts)) {
-      throw new UserFacingError(
-        'attachment_host',
-        'That attachment is not hosted on Discord, so I will not fetch it.',
-      );
+      throw new Refusal({ code: 'attachment_host' });
     }
     if (declaredSize > opts.maxBytes) {
-      throw new UserFacingError(
-        'image_too_large',
-        `That image is too large: the limit is ${mib(opts.maxBytes)}.`,
-      );
+      throw new Refusal({ code: 'image_too_large', maxBytes: opts.maxBytes });
     }
     let result;
     try {
@@ -41,9 +34,8 @@ export function createImageFetcher(opts: {
       });
     } catch (error) {
       if (error instanceof NetworkError) {
-        throw new UserFacingError(
-          'image_unreachable',
-          'I could not download that image from Discord. Please try again.',
+        throw new Refusal(
+          { code: 'image_unreachable' },
           {
             cause: error,
           },
@@ -53,19 +45,13 @@ export function createImageFetcher(opts: {
     }
     if (!result.ok) {
       if (result.reason === 'too_large') {
-        throw new UserFacingError(
-          'image_too_large',
-          `That image is too large: the limit is ${mib(opts.maxBytes)}.`,
-        );
+        throw new Refusal({ code: 'image_too_large', maxBytes: opts.maxBytes });
       }
-      throw new UserFacingError(
-        'image_unreachable',
-        'I could not download that image from Discord. Please try again.',
-      );
+      throw new Refusal({ code: 'image_unreachable' });
     }
     const type = sniffImage(result.bytes);
     if (!type) {
-      throw new UserFacingError('not_an_image', 'That file is not a PNG, JPEG or WebP image.');
+      throw new Refusal({ code: 'not_an_image' });
     }
     return { bytes: result.bytes, type };
   };

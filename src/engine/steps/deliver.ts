@@ -10,8 +10,7 @@ import { showStatus } from './status.js';
 
 export async function deliver(ctx: StepContext, job: JobRecord): Promise<void> {
   const output = job.output;
-  if (!output)
-    return fail(ctx, job, { code: 'provider_failed', message: 'The video provider returned no video.' });
+  if (!output) return fail(ctx, job, { code: 'no_video' });
   const log = ctx.logFor(job);
   if (job.state === 'delivering' && !job.discord.resultMessageId) {
     // A Discord that cannot list messages must not block delivery: the nonce still dedupes.
@@ -29,11 +28,7 @@ export async function deliver(ctx: StepContext, job: JobRecord): Promise<void> {
     const spoiler = output.nsfw && !(await ctx.delivery.isAgeRestricted(job));
     if (spoiler && ctx.settings.nsfwPolicy === 'block') {
       log.info('flagged video withheld by NSFW_POLICY=block');
-      return fail(ctx, job, {
-        code: 'nsfw_blocked',
-        message:
-          'The provider flagged this video as possibly sensitive, and this server only shows those in age-restricted channels.',
-      });
+      return fail(ctx, job, { code: 'nsfw_blocked' });
     }
     if (job.state !== 'delivering') job = await ctx.persist(job, { state: 'delivering' });
     const attempts = ctx.attempts(job.id);
@@ -74,10 +69,7 @@ export async function deliver(ctx: StepContext, job: JobRecord): Promise<void> {
         return;
       }
       log.error({ err: error }, 'posting the result kept failing');
-      return fail(ctx, job, {
-        code: 'delivery_failed',
-        message: 'The video was made but could not be posted here.',
-      });
+      return fail(ctx, job, { code: 'delivery_failed' });
     }
     job = await ctx.persist(job, { discord: { ...job.discord, resultMessageId: messageId } });
     await ctx.jobs.linkResultMessage(messageId, job.id);

@@ -3,21 +3,17 @@
 import { ProviderError } from '../../providers/errors.js';
 import type { JobRecord } from '../../store/jobs.js';
 import type { StepContext } from '../context.js';
-import { failureText } from '../wording.js';
+import { providerFailure, storedFailure, type Failure } from '../../failures.js';
 import { showStatus } from './status.js';
 
 export async function failWith(ctx: StepContext, job: JobRecord, error: unknown): Promise<void> {
   if (!(error instanceof ProviderError)) throw error;
   ctx.logFor(job).warn({ err: error.toLog(), state: job.state }, 'provider failure');
-  return fail(ctx, job, failureText(error));
+  return fail(ctx, job, providerFailure(error));
 }
 
-export async function fail(
-  ctx: StepContext,
-  job: JobRecord,
-  failure: { code: string; message: string },
-): Promise<void> {
-  job = await ctx.persist(job, { state: 'failed', failure });
+export async function fail(ctx: StepContext, job: JobRecord, failure: Failure): Promise<void> {
+  job = await ctx.persist(job, { state: 'failed', failure: storedFailure(failure) });
   return settleFailure(ctx, job, false);
 }
 
@@ -25,7 +21,7 @@ export async function settleFailure(ctx: StepContext, job: JobRecord, mayHavePos
   await ctx.ledger.refund(job.userId, job.id);
   // Word it from the ledger, not from this call: on a resume the refund happened last time.
   const refunded = (await ctx.ledger.entry(job.userId, job.id))?.state === 'refunded';
-  const failure = job.failure ?? { code: 'internal', message: 'Something went wrong.' };
+  const failure = job.failure ?? storedFailure({ code: 'internal' });
   const text = refunded ? `${failure.message} Your ${job.price} credits were refunded.` : failure.message;
   const log = ctx.logFor(job);
   const posted = mayHavePosted

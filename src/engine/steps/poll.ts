@@ -16,17 +16,13 @@ export function plan(ctx: StepContext, job: JobRecord) {
 export async function poll(ctx: StepContext, job: JobRecord): Promise<void> {
   const provider = ctx.providers.get(job.runModel);
   const ref = job.providerRef;
-  if (!provider || !ref)
-    return fail(ctx, job, {
-      code: 'model_unavailable',
-      message: `${job.runModel} is not available on this bot.`,
-    });
+  if (!provider || !ref) return fail(ctx, job, { code: 'model_unavailable', model: job.runModel });
   const now = ctx.clock.now();
   if (now >= job.deadlineAt) {
     await provider
       .cancel(ref)
       .catch((error: unknown) => ctx.logFor(job).warn({ err: error }, 'cancel failed'));
-    return fail(ctx, job, { code: 'timeout', message: 'The video took too long and was cancelled.' });
+    return fail(ctx, job, { code: 'timeout' });
   }
   const attempts = ctx.attempts(job.id);
   let result;

@@ -17,21 +17,12 @@ type ImageRecord = JobRecord['request']['image'];
 
 export async function start(ctx: StepContext, job: JobRecord): Promise<void> {
   const held = await ctx.ledger.reserve(job.userId, job.id, job.price, ledgerNote(job));
-  if (!held.ok)
-    return fail(ctx, job, {
-      code: 'insufficient_credits',
-      message: 'You no longer have enough credits for this job.',
-    });
+  if (!held.ok) return fail(ctx, job, { code: 'no_longer_affordable' });
   job = await openStatusIfMissing(ctx, job);
-  if (ctx.clock.now() >= job.deadlineAt)
-    return fail(ctx, job, { code: 'timeout', message: 'The job waited too long to start.' });
+  if (ctx.clock.now() >= job.deadlineAt) return fail(ctx, job, { code: 'waited_too_long' });
 
   const provider = ctx.providers.get(job.runModel);
-  if (!provider)
-    return fail(ctx, job, {
-      code: 'model_unavailable',
-      message: `${job.runModel} is not available on this bot.`,
-    });
+  if (!provider) return fail(ctx, job, { code: 'model_unavailable', model: job.runModel });
 
   let urls: { image: string; endImage?: string };
   try {
@@ -163,10 +154,7 @@ export async function lostSubmit(ctx: StepContext, job: JobRecord): Promise<void
   ctx
     .logFor(job)
     .error({ model: job.runModel }, 'submit outcome unknown after a restart; refunding the member');
-  return fail(ctx, job, {
-    code: 'submit_unknown',
-    message: 'The bot restarted while sending this job to the provider and cannot tell whether it started.',
-  });
+  return fail(ctx, job, { code: 'submit_unknown' });
 }
 
 async function retryOrFail(
