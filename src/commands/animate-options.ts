@@ -3,18 +3,15 @@
 import type { Attachment, ChatInputCommandInteraction } from 'discord.js';
 import { Refusal } from '../failures.js';
 import { isModelId, MODELS, type ModelId } from '../providers/catalog.js';
-import type { AspectRatio, Resolution } from '../providers/types.js';
+import type { AnimateRequest } from '../engine/engine.js';
+import type { Resolution } from '../providers/types.js';
 import { SIZE_CHOICES } from './animate-data.js';
 
+/** The request, and the attachments still to be fetched. */
 export interface AnimateOptions {
-  model: ModelId;
-  prompt: string;
+  request: AnimateRequest;
   image: Attachment;
   endImage?: Attachment;
-  aspectRatio: AspectRatio;
-  durationSeconds: 5 | 10;
-  resolution?: Resolution;
-  loop?: boolean;
 }
 
 const isSize = (v: string): v is keyof typeof SIZE_CHOICES => v in SIZE_CHOICES;
@@ -43,24 +40,19 @@ export function readAnimateOptions(
   if (duration !== 5 && duration !== 10) throw new Refusal({ code: 'bad_duration' });
   const durationSeconds: 5 | 10 = duration === 10 ? 10 : 5;
 
-  const options: AnimateOptions = {
-    model,
-    prompt,
-    image: o.getAttachment('image', true),
-    aspectRatio,
-    durationSeconds,
-  };
+  const request: AnimateRequest = { model, prompt, aspectRatio, durationSeconds };
+  const options: AnimateOptions = { request, image: o.getAttachment('image', true) };
 
   const resolution = o.getString('resolution');
   if (resolution !== null) {
     if (!isResolution(resolution)) throw new Refusal({ code: 'bad_resolution', resolution });
     if (!spec.resolutions.includes(resolution)) throw refuse('resolution');
-    options.resolution = resolution;
+    request.resolution = resolution;
   }
   const loop = o.getBoolean('loop');
   if (loop !== null) {
     if (!spec.supportsLoop) throw refuse('loop');
-    options.loop = loop;
+    request.loop = loop;
   }
   const endImage = o.getAttachment('end_image');
   if (endImage !== null) {

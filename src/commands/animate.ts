@@ -1,13 +1,15 @@
-// /animate: validates the request, quotes the price, hands it to the engine. Refusals are
-// ephemeral and charge nothing; an accepted job continues in the channel with the bot token.
+// /animate: reads the options, asks the engine for a quote, fetches the images and hands them to
+// the engine's intake. Refusals are ephemeral and charge nothing; an accepted job continues in the
+// channel with the bot token.
 import { MessageFlags, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
-import type { JobRequest } from '../engine/engine.js';
+import type { InputImage } from '../engine/engine.js';
 import { Refusal } from '../failures.js';
-import { MODELS, type ModelId } from '../providers/catalog.js';
+import { MODELS } from '../providers/catalog.js';
 import { animateData } from './animate-data.js';
 import { readAnimateOptions } from './animate-options.js';
 import type { Command, CommandDeps } from './types.js';
 
+/** Discord sends attachment_size_limit on every interaction; 10 MiB is its documented floor. */
 const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
 
 export const animate = {
@@ -15,48 +17,29 @@ export const animate = {
 
   async execute(interaction: ChatInputCommandInteraction, deps: CommandDeps) {
     // Refusals that need no I/O answer at once, before the deferral.
-    const request = readAnimateOptions(interaction, deps.defaultModel);
-    if (!deps.engine.available(request.model)) throw unavailable(request.model);
-    const price = deps.engine.price(request);
-
+    const { request, image, endImage } = readAnimateOptions(interaction, deps.defaultModel);
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
 
-    const balance = await deps.ledger.balance(interaction.user.id);
-    if (balance < price) throw insufficient(price, balance);
-
+    const quote = await deps.engine.quote({ userId: interaction.user.id }, request);
+    if (!quote.ok) throw new Refusal(quote.failure);
     const maxBytes = MODELS[request.model].maxImageBytes;
-    const image = await fetchChecked(deps, request.image, maxBytes);
-    const endImage = request.endImage ? await fetchChecked(deps, request.endImage, maxBytes) : undefined;
-
     const result = await deps.engine.accept({
       userId: interaction.user.id,
       guildId: interaction.guildId,
       channelId: interaction.channelId,
-      // Discord sends attachment_size_limit on every interaction; 10 MiB is its documented floor.
       attachmentSizeLimit: interaction.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT,
-      imageBytes: image.bytes,
-      ...(endImage ? { endImageBytes: endImage.bytes } : {}),
-      request: {
-        model: request.model,
-        prompt: request.prompt,
-        aspectRatio: request.aspectRatio,
-        durationSeconds: request.durationSeconds,
-        ...(request.resolution ? { resolution: request.resolution } : {}),
-        ...(request.loop !== undefined ? { loop: request.loop } : {}),
-        image: image.record,
-        ...(endImage ? { endImage: endImage.record } : {}),
-      },
+      request,
+      image: await fetchChecked(deps, image, maxBytes),
+      ...(endImage ? { endImage: await fetchChecked(deps, endImage, maxBytes) } : {}),
     });
-    if (!result.ok) {
-      if (result.code === 'insufficient_credits') throw insufficient(result.price, result.balance);
-      throw unavailable(request.model);
-    }
+    if (!result.ok) throw new Refusal(result.failure);
+
     const queued = result.job.state === 'waiting' ? ' It will start when your other jobs finish.' : '';
     // The job is accepted and charged from here on: a failed confirmation is only logged (the
     // generic error reply would wrongly say nothing was charged).
     await interaction
       .editReply({
-        content: `Accepted: ${price} credits reserved, ${result.balance} left. Progress and the video will appear in this channel.${queued}`,
+        content: `Accepted: ${result.job.price} credits reserved, ${result.balance} left. Progress and the video will appear in this channel.${queued}`,
       })
       .catch((error: unknown) =>
         deps.log.warn(
@@ -67,22 +50,17 @@ export const animate = {
   },
 } satisfies Command;
 
-async function fetchChecked(deps: CommandDeps, attachment: Attachment, maxBytes: number) {
-  if (attachment.size > maxBytes) {
-    throw new Refusal({ code: 'image_too_large', maxBytes });
-  }
+async function fetchChecked(
+  deps: CommandDeps,
+  attachment: Attachment,
+  maxBytes: number,
+): Promise<InputImage> {
+  if (attachment.size > maxBytes) throw new Refusal({ code: 'image_too_large', maxBytes });
   const image = await deps.fetchImage(attachment.url, attachment.size);
-  const record: JobRequest['image'] = {
+  return {
     sourceUrl: attachment.url,
-    filename: `input.${image.type.extension}`,
+    bytes: image.bytes,
     contentType: image.type.mime,
-    bytes: image.bytes.length,
-    uploads: {},
+    extension: image.type.extension,
   };
-  return { bytes: image.bytes, record };
 }
-
-const insufficient = (price: number, balance: number) =>
-  new Refusal({ code: 'insufficient_credits', price, balance });
-
-export const unavailable = (model: ModelId) => new Refusal({ code: 'model_unavailable', model });

@@ -80,20 +80,16 @@ async function rerun(
 ): Promise<void> {
   const original = await originalJob(client, engine, messageId, channelId);
   if (!original) return;
-  const result = await engine.accept({
-    userId,
-    guildId: original.guildId,
-    channelId: original.discord.threadId ?? original.channelId,
-    attachmentSizeLimit: original.discord.attachmentSizeLimit,
-    request: original.request,
-    rerunOf: original.id,
-  });
-  if (result.ok) return;
-  const text = failureMessage(
-    result.code === 'insufficient_credits'
-      ? { code: result.code, price: result.price, balance: result.balance, rerun: true }
-      : { code: result.code, model: original.request.model, rerun: true },
+  const result = await engine.rerun(
+    {
+      userId,
+      guildId: original.guildId,
+      channelId: original.discord.threadId ?? original.channelId,
+      attachmentSizeLimit: original.discord.attachmentSizeLimit,
+    },
+    original,
   );
-  log.info({ userId, messageId, code: result.code }, 'rerun refused');
-  await delivery.tellPrivately(userId, text);
+  if (result.ok) return;
+  log.info({ userId, messageId, code: result.failure.code }, 'rerun refused');
+  await delivery.tellPrivately(userId, failureMessage(result.failure));
 }

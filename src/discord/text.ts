@@ -60,6 +60,7 @@ function statusLine(job: JobRecord, progress: Progress): string {
       const place = job.progress?.position;
       return `⏳ Waiting in line${place === undefined ? '' : ` (place ${place})`}: it starts when a slot frees up.`;
     }
+    case 'accepting':
     case 'accepted':
     case 'submitting':
       return '📤 Sending to the provider…';
@@ -80,11 +81,20 @@ function statusLine(job: JobRecord, progress: Progress): string {
   }
 }
 
+/** A failed-over job: which provider ran it and what it cost against the quote. */
+function movedNote(job: JobRecord): string {
+  const from = MODELS[job.failover?.from ?? job.request.model].provider;
+  const to = MODELS[job.runModel].provider;
+  const quoted = job.failover?.quotedPrice ?? job.price;
+  const cost =
+    job.price < quoted
+      ? `${job.price} credits instead of the ${quoted} quoted (the difference is refunded)`
+      : `the ${job.price} credits quoted`;
+  return `${from} was down, so ${to} ran it for ${cost}`;
+}
+
 export function statusText(job: JobRecord, progress: Progress = {}): string {
-  const moved =
-    job.runModel !== job.request.model
-      ? ` · ${MODELS[job.request.model].provider} was down, so ${MODELS[job.runModel].provider} ran it`
-      : '';
+  const moved = job.runModel !== job.request.model ? ` · ${movedNote(job)}` : '';
   const head = `🎬 <@${job.userId}> · ${describeRequest(job)}${moved}${job.rerunOf ? ' · 🔁 rerun' : ''}`;
   return truncate(
     [head, quotePrompt(job.request.prompt), statusLine(job, progress)].join('\n'),

@@ -1,6 +1,10 @@
 // Who runs next. A member may have a few jobs running at once (the rest wait in line), a
 // provider may have a cap on concurrent jobs, and when a slot frees up the members take turns:
 // the member served least recently goes first, so one member's batch cannot starve the rest.
+//
+// Every decision is taken and recorded in one synchronous call (`admit`, `next`, `move`), so
+// requests that arrive at the same moment cannot all see the same free slot. The slots live in
+// this process: one process per store (README, "Reliability").
 import { MODELS } from '../providers/catalog.js';
 import type { ProviderId } from '../providers/types.js';
 import type { JobRecord } from '../store/jobs.js';
@@ -11,11 +15,24 @@ export interface AdmissionRules {
   providerCaps: Partial<Record<ProviderId, number>>;
 }
 
-const providerOf = (job: JobRecord) => MODELS[job.runModel].provider;
-const isRunning = (job: JobRecord) => job.state !== 'waiting';
+interface Slot {
+  userId: string;
+  provider: ProviderId;
+  createdAt: number;
+  running: boolean;
+}
+
+const providerOf = (job: JobRecord): ProviderId => MODELS[job.runModel].provider;
 
 export class Admission {
   readonly #rules: AdmissionRules;
+  readonly #slots = new Map<string, Slot>();
+  /** Ids of the waiting slots, and running counts per member and provider (kept in step with #slots). */
+  readonly #waiting = new Set<string>();
+  readonly #runningByMember = new Map<string, number>();
+  readonly #runningByProvider = new Map<ProviderId, number>();
+  /** Open jobs per member, to forget a member's turn once they have none. */
+  readonly #openByMember = new Map<string, number>();
   /** Turn counter per member: lower means served longer ago. */
   readonly #lastServed = new Map<string, number>();
   #turn = 0;
@@ -24,77 +41,143 @@ export class Admission {
     this.#rules = rules;
   }
 
-  /** Whether `job` may start now, given every open job. */
-  canStart(job: JobRecord, open: Iterable<JobRecord>): boolean {
-    let mine = 0;
-    let onProvider = 0;
-    const provider = providerOf(job);
-    for (const j of open) {
-      if (j.id === job.id || !isRunning(j)) continue;
-      if (j.userId === job.userId) mine++;
-      if (providerOf(j) === provider) onProvider++;
-    }
+  /**
+   * Records a new job and decides at once whether it runs now or waits its turn. A job waits when
+   * the member or the provider is at its limit, or when others already wait for a capped
+   * provider (it must not jump the line).
+   */
+  admit(job: JobRecord): 'run' | 'wait' {
+    const slot: Slot = {
+      userId: job.userId,
+      provider: providerOf(job),
+      createdAt: job.createdAt,
+      running: false,
+    };
+    const lineForProvider =
+      this.#rules.providerCaps[slot.provider] !== undefined &&
+      [...this.#waiting].some((id) => this.#slots.get(id)?.provider === slot.provider);
+    this.#add(job.id, slot);
+    if (lineForProvider || !this.#hasRoom(slot)) return 'wait';
+    this.#start(job.id, slot);
+    return 'run';
+  }
+
+  /** Records a job loaded from the store as it stands: running unless it is waiting. */
+  restore(job: JobRecord): void {
+    if (this.#slots.has(job.id)) return;
+    const slot: Slot = {
+      userId: job.userId,
+      provider: providerOf(job),
+      createdAt: job.createdAt,
+      running: false,
+    };
+    this.#add(job.id, slot);
+    if (job.state !== 'waiting') this.#start(job.id, slot, false);
+  }
+
+  isRunning(jobId: string): boolean {
+    return this.#slots.get(jobId)?.running ?? false;
+  }
+
+  /** Moves a running job to another provider (failover) if that provider has room. */
+  move(jobId: string, provider: ProviderId): boolean {
+    const slot = this.#slots.get(jobId);
+    if (!slot) return false;
     const cap = this.#rules.providerCaps[provider];
-    return mine < this.#rules.maxActivePerMember && (cap === undefined || onProvider < cap);
-  }
-
-  /** A new job waits when it cannot start, or when others already wait for the same provider (fairness). */
-  shouldWait(job: JobRecord, open: Iterable<JobRecord>): boolean {
-    const all = [...open];
-    const queued = all.some(
-      (j) => j.state === 'waiting' && providerOf(j) === providerOf(job) && j.id !== job.id,
-    );
-    return !this.canStart(job, all) || (queued && this.#rules.providerCaps[providerOf(job)] !== undefined);
-  }
-
-  /** The next waiting job to start, or undefined when none can. Marks its member as served. */
-  next(open: Iterable<JobRecord>): JobRecord | undefined {
-    const all = [...open];
-    const oldestPerMember = new Map<string, JobRecord>();
-    for (const job of all) {
-      if (job.state !== 'waiting' || !this.canStart(job, all)) continue;
-      const seen = oldestPerMember.get(job.userId);
-      if (!seen || job.createdAt < seen.createdAt) oldestPerMember.set(job.userId, job);
+    if (cap !== undefined && (this.#runningByProvider.get(provider) ?? 0) >= cap) return false;
+    if (slot.running) {
+      bump(this.#runningByProvider, slot.provider, -1);
+      bump(this.#runningByProvider, provider, 1);
     }
-    let pick: JobRecord | undefined;
-    for (const job of oldestPerMember.values()) {
-      if (!pick || this.#before(job, pick)) pick = job;
-    }
-    if (pick) this.#lastServed.set(pick.userId, ++this.#turn);
-    return pick;
+    slot.provider = provider;
+    return true;
   }
 
-  /** Drops a member's turn record once they have no open jobs (so the map cannot grow forever). */
-  forget(userId: string, open: Iterable<JobRecord>): void {
-    for (const job of open) if (job.userId === userId) return;
-    this.#lastServed.delete(userId);
+  /** Frees the job's slot (it finished, or its acceptance was undone). */
+  release(jobId: string): void {
+    const slot = this.#slots.get(jobId);
+    if (!slot) return;
+    this.#slots.delete(jobId);
+    this.#waiting.delete(jobId);
+    if (slot.running) {
+      bump(this.#runningByMember, slot.userId, -1);
+      bump(this.#runningByProvider, slot.provider, -1);
+    }
+    // Forget a member's turn once they have nothing open, so the map cannot grow forever.
+    if (bump(this.#openByMember, slot.userId, -1) === 0) this.#lastServed.delete(slot.userId);
+  }
+
+  /** Starts the next waiting job that may start now, members taking turns; its id, or undefined. */
+  next(): string | undefined {
+    let pick: [string, Slot] | undefined;
+    for (const id of this.#waiting) {
+      const slot = this.#slots.get(id);
+      if (!slot || !this.#hasRoom(slot)) continue;
+      if (!pick || this.#before(slot, pick[1])) pick = [id, slot];
+    }
+    if (!pick) return undefined;
+    this.#start(pick[0], pick[1]);
+    return pick[0];
   }
 
   /** 1-based place in line of each waiting job, in the order they would be served if nothing changed. */
-  positions(open: Iterable<JobRecord>): Map<string, number> {
-    const waiting = [...open].filter((j) => j.state === 'waiting');
-    // Interleave members by turn: each member's k-th waiting job is in round k.
-    const perMember = new Map<string, JobRecord[]>();
-    for (const job of waiting.sort((a, b) => a.createdAt - b.createdAt)) {
-      perMember.set(job.userId, [...(perMember.get(job.userId) ?? []), job]);
+  positions(): Map<string, number> {
+    const perMember = new Map<string, string[]>();
+    const waiting = [...this.#waiting].flatMap((id) => {
+      const slot = this.#slots.get(id);
+      return slot ? [[id, slot] as const] : [];
+    });
+    for (const [id, slot] of waiting.sort((a, b) => a[1].createdAt - b[1].createdAt)) {
+      perMember.set(slot.userId, [...(perMember.get(slot.userId) ?? []), id]);
     }
     const members = [...perMember.keys()].sort(
       (a, b) => (this.#lastServed.get(a) ?? 0) - (this.#lastServed.get(b) ?? 0),
     );
-    const order: JobRecord[] = [];
+    // Interleave members by turn: each member's k-th waiting job is in round k.
+    const order: string[] = [];
     for (let round = 0; order.length < waiting.length; round++) {
       for (const member of members) {
-        const job = perMember.get(member)?.[round];
-        if (job) order.push(job);
+        const id = perMember.get(member)?.[round];
+        if (id) order.push(id);
       }
     }
-    return new Map(order.map((job, i) => [job.id, i + 1]));
+    return new Map(order.map((id, i) => [id, i + 1]));
+  }
+
+  #hasRoom(slot: Slot): boolean {
+    const mine = this.#runningByMember.get(slot.userId) ?? 0;
+    const cap = this.#rules.providerCaps[slot.provider];
+    const onProvider = this.#runningByProvider.get(slot.provider) ?? 0;
+    return mine < this.#rules.maxActivePerMember && (cap === undefined || onProvider < cap);
+  }
+
+  #add(id: string, slot: Slot): void {
+    this.#slots.set(id, slot);
+    this.#waiting.add(id);
+    bump(this.#openByMember, slot.userId, 1);
+  }
+
+  /** Marks a slot running; `served` counts it as the member's turn (not for a job restored at start). */
+  #start(id: string, slot: Slot, served = true): void {
+    slot.running = true;
+    this.#waiting.delete(id);
+    bump(this.#runningByMember, slot.userId, 1);
+    bump(this.#runningByProvider, slot.provider, 1);
+    if (served) this.#lastServed.set(slot.userId, ++this.#turn);
   }
 
   /** Never-served members first, then the least recently served; ties go to the older job. */
-  #before(a: JobRecord, b: JobRecord): boolean {
+  #before(a: Slot, b: Slot): boolean {
     const ta = this.#lastServed.get(a.userId) ?? 0;
     const tb = this.#lastServed.get(b.userId) ?? 0;
     return ta !== tb ? ta < tb : a.createdAt < b.createdAt;
   }
+}
+
+/** Adds `by` to a counter, dropping it at zero; returns the new count. */
+function bump<K>(counts: Map<K, number>, key: K, by: number): number {
+  const n = (counts.get(key) ?? 0) + by;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
+  return Math.max(0, n);
 }

@@ -1,4 +1,7 @@
-// What every engine step is handed: the collaborators and two primitives, persist and wake.
+// What a job step works with: the engine's dependencies (the same for every job, built once in
+// the composition root), the job's runtime (counters and bytes that need not survive a restart),
+// and what a step hands back to the dispatcher (`Next`).
+import type { Failure } from '../failures.js';
 import type { Logger } from '../logger.js';
 import type { Http } from '../net/http.js';
 import type { ModelId } from '../providers/catalog.js';
@@ -18,6 +21,8 @@ export interface EngineSettings {
   maxActivePerMember: number;
   /** Retries of a submit the provider proved it did not take (429, connection refused). */
   submitAttempts: number;
+  /** Attempts at a transient upload failure before the source URL is submitted instead. */
+  uploadAttempts: number;
   /** Consecutive failed polls (429/5xx/network) before the job is given up. */
   pollFailureLimit: number;
   /** Failed delivery attempts (Discord down) before the job is refunded. */
@@ -32,6 +37,7 @@ export interface EngineSettings {
 
 export const ENGINE_DEFAULTS = {
   submitAttempts: 3,
+  uploadAttempts: 3,
   pollFailureLimit: 12,
   deliveryAttempts: 8,
 } as const;
@@ -48,29 +54,65 @@ export interface EngineDeps {
   clock: Clock;
 }
 
-export interface StepContext extends EngineDeps {
+/** The engine's dependencies as a step sees them, plus the few engine services steps share. */
+export interface StepDeps extends EngineDeps {
   /** Expected run time and spread per model, learned from the completions we see. */
   runTimes: RunTimes;
-  /** Input image bytes still in memory from the request: by job id, end images by endImageKey(id). */
-  imageCache: Map<string, Uint8Array>;
-  /** Writes the job with `patch` applied; the in-memory copy changes only once the write succeeded. */
-  persist(job: JobRecord, patch: Partial<JobRecord>): Promise<JobRecord>;
-  /** Applies `patch` in memory only, for facts that need not survive a restart. */
-  remember(job: JobRecord, patch: Partial<JobRecord>): JobRecord;
-  /** Runs the job's next step after `delayMs`. */
-  wake(job: JobRecord, delayMs: number): void;
-  /** Per-job counters that need not survive a restart (retry attempts). */
-  attempts(jobId: string): {
-    submit: number;
-    poll: number;
-    deliver: number;
-    step: number;
-    lastStatusEditAt: number;
+  /** Aborted when the engine stops: provider calls and downloads give up at once. */
+  signal: AbortSignal;
+  /** Writes the job with `patch` applied; the engine's copy changes only once the write succeeded. */
+  save(job: JobRecord, patch: Partial<JobRecord>): Promise<JobRecord>;
+  /** When to poll a submitted job next, from the learned run time. */
+  nextPollInMs(job: JobRecord): number;
+  /** The admission slots: whether a job holds one, and moving it to another provider (failover). */
+  slots: {
+    isRunning(jobId: string): boolean;
+    move(jobId: string, provider: ProviderId): boolean;
   };
-  /** Called when a job reaches a terminal state. */
-  finished(job: JobRecord): void;
   logFor(job: JobRecord): Logger;
 }
 
-/** The image cache key of a job's end image (its main image is keyed by the job id). */
-export const endImageKey = (jobId: string): string => `${jobId}:end`;
+/** Per-job facts that need not survive a restart. */
+export interface JobRuntime {
+  retries: { submit: number; upload: number; poll: number; deliver: number; step: number };
+  lastStatusEditAt: number;
+  /** Input image bytes from the request, until they are in the provider's storage. */
+  images: { main?: Uint8Array; end?: Uint8Array };
+  /** Loaded from the store at start: its status message may exist without being recorded. */
+  resumed: boolean;
+}
+
+export function newRuntime(resumed: boolean): JobRuntime {
+  return {
+    retries: { submit: 0, upload: 0, poll: 0, deliver: 0, step: 0 },
+    lastStatusEditAt: 0,
+    images: {},
+    resumed,
+  };
+}
+
+/**
+ * What a step asks the dispatcher to do next. Steps never call each other: a step does one
+ * stage's work, writes what must be durable, and returns one of these.
+ */
+export type Next =
+  /** Run the step of the job's (new) state right away. */
+  | { do: 'continue'; job: JobRecord }
+  /** Run the job's step again after `inMs` (a poll, a retry). */
+  | { do: 'wake'; job: JobRecord; inMs: number }
+  /** Nothing to do until the engine wakes it (a job waiting in line). */
+  | { do: 'idle'; job: JobRecord }
+  /** The job failed: the dispatcher records the failure, then runs the failure step. */
+  | { do: 'fail'; job: JobRecord; failure: Failure }
+  /** The job reached a terminal state. */
+  | { do: 'done'; job: JobRecord };
+
+export const next = {
+  continue: (job: JobRecord): Next => ({ do: 'continue', job }),
+  wake: (job: JobRecord, inMs: number): Next => ({ do: 'wake', job, inMs }),
+  idle: (job: JobRecord): Next => ({ do: 'idle', job }),
+  fail: (job: JobRecord, failure: Failure): Next => ({ do: 'fail', job, failure }),
+  done: (job: JobRecord): Next => ({ do: 'done', job }),
+};
+
+export type Step = (deps: StepDeps, job: JobRecord, runtime: JobRuntime) => Promise<Next>;

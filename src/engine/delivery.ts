@@ -23,8 +23,11 @@ export interface VideoOutput {
 }
 
 export interface Delivery {
-  /** Posts the status message (bot token) and starts its thread. */
-  openStatus(job: JobRecord): Promise<StatusPlace>;
+  /**
+   * Posts the status message (bot token) and starts its thread. With `mayExist` (a job resumed
+   * after a restart) it first looks for a status message of this job posted but not recorded.
+   */
+  openStatus(job: JobRecord, opts?: { mayExist?: boolean }): Promise<StatusPlace>;
   /** Edits the status message to show where the job is; called sparingly. */
   showStatus(job: JobRecord, progress?: Progress): Promise<void>;
   /** Posts the finished video where results go. Must be safe to call again after a crash. */

@@ -1,42 +1,51 @@
-// The job engine: takes accepted requests, drives every job through the state machine on one
-// scheduler, resumes open jobs at start and hands finished ones back to Discord via Delivery.
+// The job engine: the intake (quote, accept, rerun), admission (who runs now, who waits), one
+// scheduler that wakes every job, and resume at start. What happens to one job is in
+// lifecycle.ts; this file only decides when its steps run, never two of one job at once.
 import { randomBytes } from 'node:crypto';
-import { storedFailure } from '../failures.js';
-import { MODELS, type ModelId } from '../providers/catalog.js';
+import { download } from '../net/download.js';
+import { storedFailure, type Failure } from '../failures.js';
+import { MODELS } from '../providers/catalog.js';
 import { TERMINAL_STATES, type JobRecord } from '../store/jobs.js';
 import { KeyedLock } from '../store/lock.js';
-import { backoffMs } from './backoff.js';
-import { endImageKey, type EngineDeps, type StepContext } from './context.js';
 import { Admission } from './admission.js';
+import { newRuntime, type EngineDeps, type JobRuntime, type StepDeps } from './context.js';
+import { runJob, type Dispatcher } from './lifecycle.js';
+import { nextPollDelayMs } from './poll-schedule.js';
 import { createRunTimes, runTimesSnapshot } from './run-times.js';
 import { Scheduler } from './scheduler.js';
-import { fail, runStep } from './steps.js';
 
-export type JobRequest = JobRecord['request'];
+/** What a member asked for, before any images. */
+export type AnimateRequest = Omit<JobRecord['request'], 'image' | 'endImage'>;
 
-export type PriceQuery = Pick<JobRequest, 'model' | 'aspectRatio' | 'durationSeconds' | 'resolution'>;
+/** An input image already fetched and checked by its bytes. */
+export interface InputImage {
+  sourceUrl: string;
+  bytes: Uint8Array;
+  contentType: string;
+  extension: string;
+}
 
-export interface AcceptInput {
+/** Who asks, and where the status message and result go. */
+export interface Requester {
   userId: string;
   guildId: string | null;
   channelId: string;
+  /** The interaction's upload limit (bytes). */
   attachmentSizeLimit: number;
-  request: JobRequest;
-  /** The input image bytes already fetched and checked, to upload without fetching again. */
-  imageBytes?: Uint8Array;
-  endImageBytes?: Uint8Array;
-  rerunOf?: string;
 }
 
-export type AcceptResult =
-  | { ok: true; job: JobRecord; balance: number }
-  | { ok: false; code: 'insufficient_credits'; balance: number; price: number }
-  | { ok: false; code: 'model_unavailable' };
+export type Quote = { ok: true; price: number; balance: number } | { ok: false; failure: Failure };
+export type AcceptResult = { ok: true; job: JobRecord; balance: number } | { ok: false; failure: Failure };
 
 export interface Engine {
-  available(model: ModelId): boolean;
-  price(request: PriceQuery): number;
-  accept(input: AcceptInput): Promise<AcceptResult>;
+  /** The price of a request, or why it cannot be had (model off, not enough credits). Writes nothing. */
+  quote(requester: Pick<Requester, 'userId'>, request: AnimateRequest): Promise<Quote>;
+  /** Accepts a request: holds its price and starts (or queues) it. All or nothing. */
+  accept(
+    input: Requester & { request: AnimateRequest; image: InputImage; endImage?: InputImage },
+  ): Promise<AcceptResult>;
+  /** The same request as `original`, for `requester`, on the images the original kept. */
+  rerun(requester: Requester, original: JobRecord): Promise<AcceptResult>;
   /** The job behind a result message, for 🔁; undefined when the message is not one of ours. */
   jobForResult(messageId: string): Promise<JobRecord | undefined>;
   job(id: string): Promise<JobRecord | undefined>;
@@ -45,72 +54,103 @@ export interface Engine {
   stop(): Promise<void>;
 }
 
-/** Unexpected errors in a step are retried this many times before the job is refunded. */
-const STEP_RETRIES = 5;
 /** Learned run times are written at most this often (they change a little with every job). */
 const RUN_TIMES_SAVE_MS = 60_000;
 
 export function createEngine(deps: EngineDeps): Engine {
-  const { log, jobs, clock } = deps;
+  const { log, jobs, clock, ledger, settings } = deps;
+  /** The latest copy of every open job, and each one's runtime. */
   const active = new Map<string, JobRecord>();
-  const counters = new Map<string, ReturnType<StepContext['attempts']>>();
+  const runtimes = new Map<string, JobRuntime>();
+  const stopping = new AbortController();
   const scheduler = new Scheduler({
     clock,
     onError: (key, error) => log.error({ err: error, jobId: key }, 'scheduler task failed'),
   });
+  const admission = new Admission({
+    maxActivePerMember: settings.maxActivePerMember,
+    providerCaps: settings.providerCaps,
+  });
+  const runTimes = createRunTimes(settings.expectedRunMs);
 
-  const remember = (job: JobRecord, patch: Partial<JobRecord>): JobRecord => {
-    const next = { ...job, ...patch, updatedAt: clock.now() };
-    if (!TERMINAL_STATES.has(next.state)) active.set(next.id, next);
-    return next;
+  const keep = (job: JobRecord): JobRecord => {
+    if (!TERMINAL_STATES.has(job.state)) active.set(job.id, job);
+    return job;
+  };
+  const runtimeOf = (id: string): JobRuntime => {
+    let r = runtimes.get(id);
+    if (!r) runtimes.set(id, (r = newRuntime(false)));
+    return r;
   };
 
-  const ctx: StepContext = {
+  const stepDeps: StepDeps = {
     ...deps,
-    runTimes: createRunTimes(deps.settings.expectedRunMs),
-    imageCache: new Map(),
-    async persist(job, patch) {
-      const next = { ...job, ...patch, updatedAt: clock.now() };
-      await jobs.save(next);
-      return remember(next, {});
+    runTimes,
+    signal: stopping.signal,
+    async save(job, patch) {
+      const saved = { ...job, ...patch, updatedAt: clock.now() };
+      await jobs.save(saved);
+      return keep(saved);
     },
-    remember,
-    wake: (job, delayMs) => scheduler.in(job.id, delayMs, () => step(job.id)),
-    attempts(jobId) {
-      let c = counters.get(jobId);
-      if (!c) counters.set(jobId, (c = { submit: 0, poll: 0, deliver: 0, step: 0, lastStatusEditAt: 0 }));
-      return c;
+    nextPollInMs(job) {
+      const elapsed = clock.now() - (job.progress?.submittedAt ?? clock.now());
+      return nextPollDelayMs(elapsed, {
+        expectedMs: runTimes.expected(job.runModel),
+        cv: runTimes.cv(job.runModel),
+      });
     },
-    finished(job) {
-      if (job.state === 'delivered') saveRunTimesSoon();
-      active.delete(job.id);
-      counters.delete(job.id);
-      ctx.imageCache.delete(job.id);
-      ctx.imageCache.delete(endImageKey(job.id));
-      admission.forget(job.userId, active.values());
-      void pump().catch((error: unknown) => log.error({ err: error }, 'could not start a waiting job'));
+    slots: {
+      isRunning: (id) => admission.isRunning(id),
+      move: (id, provider) => admission.move(id, provider),
     },
     logFor: (job) => log.child({ jobId: job.id, userId: job.userId, model: job.runModel }),
   };
 
+  const dispatcher: Dispatcher = {
+    wake: (job, inMs) => wake(job.id, inMs),
+    latest: (id) => active.get(id),
+    setLatest: keep,
+    finished(job) {
+      if (job.state === 'delivered') saveRunTimesSoon();
+      active.delete(job.id);
+      runtimes.delete(job.id);
+      scheduler.cancel(job.id);
+      admission.release(job.id);
+      pump();
+    },
+  };
+
   /**
-   * Runs `fn` on the job's latest record, never beside another step of the same job: two
-   * overlapping steps could each persist their own copy (a lost update) or, in `accepted`,
-   * submit twice.
+   * Runs the job's steps on its latest record, never beside another step of the same job: two
+   * overlapping steps could each save their own copy (a lost update) or, in `accepted`, submit twice.
    */
   const jobLocks = new KeyedLock();
-  const withJob = (id: string, fn: (job: JobRecord) => Promise<void>): Promise<void> =>
-    jobLocks.run(id, async () => {
+  function wake(id: string, inMs: number): void {
+    scheduler.in(id, inMs, () =>
+      jobLocks.run(id, async () => {
+        const job = active.get(id);
+        if (job) await runJob(stepDeps, dispatcher, job, runtimeOf(id));
+      }),
+    );
+  }
+
+  /** Starts every waiting job that may start now, members taking turns; then updates places in line. */
+  function pump(): void {
+    for (let id = admission.next(); id; id = admission.next()) wake(id, 0);
+    for (const [id, position] of admission.positions()) {
       const job = active.get(id);
-      if (job) await fn(job);
-    });
+      if (!job || job.state !== 'waiting' || job.progress?.position === position) continue;
+      // Places in line change often: kept in memory, shown by the (throttled) waiting step.
+      active.set(id, { ...job, progress: { phase: 'waiting', position, polls: 0 } });
+      wake(id, 0);
+    }
+  }
 
   const saveRunTimes = () =>
     jobs
-      .saveMeta('run-times', ctx.runTimes.snapshot())
+      .saveMeta('run-times', runTimes.snapshot())
       .catch((error: unknown) => log.warn({ err: error }, 'could not save learned run times'));
   let saveTimer: unknown;
-  /** Learned run times change a little with every delivery: write them at most once a minute. */
   function saveRunTimesSoon(): void {
     if (saveTimer !== undefined) return;
     saveTimer = clock.setTimer(() => {
@@ -119,120 +159,149 @@ export function createEngine(deps: EngineDeps): Engine {
     }, RUN_TIMES_SAVE_MS);
   }
 
-  function step(id: string): Promise<void> {
-    return withJob(id, (job) => runGuarded(id, job));
-  }
-
-  async function runGuarded(id: string, job: JobRecord): Promise<void> {
-    try {
-      await runStep(ctx, job);
-      // (Not ctx.attempts: that would re-create the counters of a job that just finished.)
-      const c = counters.get(id);
-      if (c) c.step = 0;
-    } catch (error) {
-      const current = active.get(id) ?? job;
-      const attempts = ctx.attempts(id);
-      const jobLog = ctx.logFor(current);
-      // A job whose video is already posted is never refunded: it keeps trying to record and
-      // charge it (the store or Discord is down, not the job).
-      if (attempts.step < STEP_RETRIES || current.discord.resultMessageId || current.state === 'failed') {
-        const delay = backoffMs(Math.min(attempts.step++, 6));
-        jobLog.error({ err: error, state: current.state, retryInMs: delay }, 'job step failed; retrying');
-        ctx.wake(current, delay);
-        return;
-      }
-      jobLog.error({ err: error, state: current.state }, 'job step kept failing; refunding');
-      await fail(ctx, current, { code: 'internal' }).catch((e: unknown) => {
-        // Keep it scheduled: a member whose job is stuck open would wait in line forever.
-        jobLog.error({ err: e }, 'could not settle the failed job; trying again later');
-        ctx.wake(active.get(id) ?? current, backoffMs(6));
-      });
-    }
-  }
-
-  const admission = new Admission({
-    maxActivePerMember: deps.settings.maxActivePerMember,
-    providerCaps: deps.settings.providerCaps,
-  });
-  const pumpLock = new KeyedLock();
-
-  /** Starts every waiting job that may start now, members taking turns; then updates places in line. */
-  function pump(): Promise<void> {
-    return pumpLock.run('pump', async () => {
-      for (let next = admission.next(active.values()); next; next = admission.next(active.values())) {
-        await withJob(next.id, async (job) => {
-          if (job.state !== 'waiting') return;
-          const started = await ctx.persist(job, {
-            state: 'accepted',
-            deadlineAt: clock.now() + deps.settings.jobDeadlineMs,
-          });
-          ctx.wake(started, 0);
-        });
-      }
-      for (const [id, position] of admission.positions(active.values())) {
-        const job = active.get(id);
-        if (!job || job.progress?.position === position) continue;
-        const waiting = ctx.remember(job, { progress: { phase: 'waiting', position, polls: 0 } });
-        // Places in line change often; the status edit is throttled per job.
-        ctx.wake(waiting, 0);
-      }
-    });
-  }
-
-  const price = (request: PriceQuery) =>
+  const price = (request: AnimateRequest): number =>
     MODELS[request.model].price({
       aspectRatio: request.aspectRatio,
       durationSeconds: request.durationSeconds,
       ...(request.resolution ? { resolution: request.resolution } : {}),
     });
 
-  return {
-    available: (model) => deps.providers.has(model),
-    price,
+  async function quote(userId: string, request: AnimateRequest): Promise<Quote> {
+    if (!deps.providers.has(request.model))
+      return { ok: false, failure: { code: 'model_unavailable', model: request.model } };
+    const cost = price(request);
+    const balance = await ledger.balance(userId);
+    if (balance < cost) return { ok: false, failure: { code: 'insufficient_credits', price: cost, balance } };
+    return { ok: true, price: cost, balance };
+  }
 
-    async accept(input) {
-      if (!deps.providers.has(input.request.model)) return { ok: false, code: 'model_unavailable' };
-      const now = clock.now();
-      const job: JobRecord = {
-        id: randomBytes(10).toString('base64url'),
-        state: 'accepted',
-        userId: input.userId,
-        guildId: input.guildId,
-        channelId: input.channelId,
-        ...(input.rerunOf ? { rerunOf: input.rerunOf } : {}),
-        request: input.request,
-        price: price(input.request),
-        runModel: input.request.model,
-        discord: { attachmentSizeLimit: input.attachmentSizeLimit },
-        createdAt: now,
-        updatedAt: now,
-        deadlineAt: now + deps.settings.jobDeadlineMs,
+  /**
+   * Acceptance is all or nothing. The record is written first as `accepting`, then the hold,
+   * then the record as `accepted` or `waiting`: a crash or a store error anywhere before that
+   * last write leaves an `accepting` record, which is undone (any hold refunded, nothing sent)
+   * here or at the next start. After it, the job lives and nothing may report a failure.
+   */
+  async function admit(
+    requester: Requester,
+    request: JobRecord['request'],
+    images: JobRuntime['images'],
+    rerunOf?: string,
+  ): Promise<AcceptResult> {
+    if (!deps.providers.has(request.model))
+      return {
+        ok: false,
+        failure: { code: 'model_unavailable', model: request.model, ...(rerunOf ? { rerun: true } : {}) },
       };
-      if (admission.shouldWait(job, active.values())) job.state = 'waiting';
-      // Record first, then hold: a crash in between leaves a job that re-holds on resume,
-      // never credits held for a job nobody knows about.
+    const now = clock.now();
+    let job: JobRecord = {
+      id: randomBytes(10).toString('base64url'),
+      state: 'accepting',
+      userId: requester.userId,
+      guildId: requester.guildId,
+      channelId: requester.channelId,
+      ...(rerunOf ? { rerunOf } : {}),
+      request,
+      price: price(request),
+      runModel: request.model,
+      discord: { attachmentSizeLimit: requester.attachmentSizeLimit },
+      createdAt: now,
+      updatedAt: now,
+      deadlineAt: now + settings.jobDeadlineMs,
+    };
+    // Decided and recorded in one synchronous call: simultaneous requests see each other.
+    const lane = admission.admit(job);
+    try {
       await jobs.create(job);
-      const held = await deps.ledger.reserve(
+    } catch (error) {
+      admission.release(job.id);
+      throw error;
+    }
+    let held;
+    try {
+      held = await ledger.reserve(
         job.userId,
         job.id,
         job.price,
-        `${job.request.model} ${job.request.durationSeconds}s`,
+        `${request.model} ${request.durationSeconds}s`,
       );
-      if (!held.ok) {
-        await jobs.save({
-          ...job,
-          state: 'refunded',
-          failure: storedFailure({ code: 'insufficient_credits', price: job.price, balance: held.balance }),
+    } catch (error) {
+      undoLater(job);
+      throw error;
+    }
+    if (!held.ok) {
+      const failure: Failure = {
+        code: 'insufficient_credits',
+        price: job.price,
+        balance: held.balance,
+        ...(rerunOf ? { rerun: true } : {}),
+      };
+      admission.release(job.id);
+      await jobs
+        .save({ ...job, state: 'refunded', failure: storedFailure(failure), finishedAt: now })
+        .catch((error: unknown) => {
+          // Left `accepting`: undone at the next start, and it never held anything.
+          log.warn({ err: error, jobId: job.id }, 'could not close a refused request');
         });
-        return { ok: false, code: 'insufficient_credits', balance: held.balance, price: job.price };
+      return { ok: false, failure };
+    }
+    try {
+      job = { ...job, state: lane === 'run' ? 'accepted' : 'waiting', updatedAt: clock.now() };
+      await jobs.save(job);
+    } catch (error) {
+      undoLater({ ...job, state: 'accepting' });
+      throw error;
+    }
+    keep(job);
+    runtimeOf(job.id).images = images;
+    stepDeps.logFor(job).info({ price: job.price, state: job.state, rerunOf: job.rerunOf }, 'job accepted');
+    wake(job.id, 0);
+    pump();
+    return { ok: true, job, balance: held.balance };
+  }
+
+  /** An acceptance that failed halfway: the `accepting` step refunds any hold and closes it. */
+  function undoLater(job: JobRecord): void {
+    keep(job);
+    wake(job.id, 0);
+  }
+
+  const imageRecord = (image: InputImage): JobRecord['request']['image'] => ({
+    sourceUrl: image.sourceUrl,
+    filename: `input.${image.extension}`,
+    contentType: image.contentType,
+    bytes: image.bytes.byteLength,
+    uploads: {},
+  });
+
+  return {
+    quote: (requester, request) => quote(requester.userId, request),
+
+    accept: (input) =>
+      admit(
+        input,
+        {
+          ...input.request,
+          image: imageRecord(input.image),
+          ...(input.endImage ? { endImage: imageRecord(input.endImage) } : {}),
+        },
+        { main: input.image.bytes, ...(input.endImage ? { end: input.endImage.bytes } : {}) },
+      ),
+
+    async rerun(requester, original) {
+      // An image that never reached the provider's storage lives only at Discord, whose URLs
+      // expire: fetch it now, or refuse before charging anything.
+      const images: JobRuntime['images'] = {};
+      for (const which of ['main', 'end'] as const) {
+        const image = which === 'main' ? original.request.image : original.request.endImage;
+        if (!image || Object.keys(image.uploads).length > 0) continue;
+        const got = await download(deps.http, image.sourceUrl, {
+          maxBytes: image.bytes + 1,
+          timeoutMs: 30_000,
+        }).catch(() => undefined);
+        if (!got?.ok) return { ok: false, failure: { code: 'input_image_gone' } };
+        images[which] = got.bytes;
       }
-      if (input.imageBytes) ctx.imageCache.set(job.id, input.imageBytes);
-      if (input.endImageBytes) ctx.imageCache.set(endImageKey(job.id), input.endImageBytes);
-      remember(job, {});
-      ctx.logFor(job).info({ price: job.price, state: job.state, rerunOf: job.rerunOf }, 'job accepted');
-      ctx.wake(job, 0);
-      if (job.state === 'waiting') await pump();
-      return { ok: true, job, balance: held.balance };
+      return admit(requester, original.request, images, original.id);
     },
 
     async jobForResult(messageId) {
@@ -244,17 +313,23 @@ export function createEngine(deps: EngineDeps): Engine {
 
     async resume() {
       const learned = runTimesSnapshot.safeParse(await jobs.loadMeta('run-times'));
-      if (learned.success) ctx.runTimes.restore(learned.data);
+      if (learned.success) runTimes.restore(learned.data);
       const open = await jobs.listOpen();
       // Jobs accepted since the start are already live (and newer than what was read).
-      for (const job of open) if (!active.has(job.id)) remember(job, {});
-      for (const job of open) ctx.wake(job, 0);
-      await pump();
-      if (open.length > 0) log.info({ jobs: open.length }, 'resumed open jobs');
-      return open.length;
+      const loaded = open.filter((job) => !active.has(job.id));
+      for (const job of loaded) {
+        keep(job);
+        runtimes.set(job.id, newRuntime(true));
+        admission.restore(job);
+      }
+      for (const job of loaded) wake(job.id, 0);
+      pump();
+      if (loaded.length > 0) log.info({ jobs: loaded.length }, 'resumed open jobs');
+      return loaded.length;
     },
 
     async stop() {
+      stopping.abort(new Error('the engine is stopping'));
       await scheduler.stop();
       if (saveTimer !== undefined) {
         clock.clearTimer(saveTimer);

@@ -16,15 +16,15 @@ export interface PollPlan {
 export const POLL_DEFAULTS = {
   cv: 0.25,
   /**
-   * First poll at this quantile of the run time (z = −1.96: 2.5 %, 0.6× expected at cv 0.25,
-   * 35 s for a 59 s model). There is no early 'first look' any more: at ≈12 requests per job it
-   * cost one in eleven requests and pushed mean latency past the 1.2 s we aim for (bench:poll).
-   * What it was for is mostly covered elsewhere: bad input is refused by the submit itself (400
-   * or 422), and the status message already shows an ETA, so the queue position can wait for
-   * this poll. Anything that fails inside the provider is reported ≈30 s later than before.
+   * First main poll at this quantile of the run time (z = −1.96: 2.5 %, 0.6× expected at cv
+   * 0.25, 35 s for a 59 s model). Before it there is only the early look below.
    */
   firstPollZ: -1.96,
-  /** The early look: at 3 s, or 7 % of the expected time for models faster than ~43 s. */
+  /**
+   * One early look: at 3 s, or 7 % of the expected time for models faster than ~43 s. It catches
+   * a task the provider fails at once, a fast provider and the first queue position, for one
+   * request per job (about a twelfth of the budget; `npm run bench:poll` counts it).
+   */
   earlyLookMs: 3000,
   earlyLookFraction: 0.07,
   /**
@@ -87,9 +87,7 @@ export function nextPollDelayMs(
   spacing: number = POLL_DEFAULTS.spacing,
 ): number {
   const expected = plan.expectedMs;
-  // One early look, a few seconds in: a provider that fails the task at once, a fast provider
-  // (or a fake one in someone's test suite), and the first queue position for the member are
-  // all seen then rather than half a run later. It costs one request per job.
+  // The early look (see POLL_DEFAULTS.earlyLookMs), then nothing until the first main poll.
   const look = Math.min(POLL_DEFAULTS.earlyLookMs, POLL_DEFAULTS.earlyLookFraction * expected);
   if (elapsedMs < look) return Math.max(1, Math.ceil(look - elapsedMs));
   const first = quantileMs(plan, POLL_DEFAULTS.firstPollZ);

@@ -6,6 +6,7 @@ import type { Store } from './keyv.js';
 import { KeyedLock } from './lock.js';
 
 export const JOB_STATES = [
+  'accepting', // being accepted: the hold may or may not exist yet; undone if found at start
   'waiting', // accepted, credits held, waiting for the member's turn
   'accepted', // credits held, nothing sent to the provider yet
   'submitting', // the paid submit may be on the wire
@@ -51,6 +52,8 @@ export const jobSchema = z.object({
   price: z.number().int().nonnegative(),
   /** The model that actually runs the job (differs from the request after a failover). */
   runModel: z.enum(MODEL_IDS),
+  /** Set when the job moved to another provider: what it came from and what was quoted. */
+  failover: z.object({ from: z.enum(MODEL_IDS), quotedPrice: z.number().int().nonnegative() }).optional(),
   providerRef: z
     .object({
       id: z.string(),

@@ -34,6 +34,11 @@ export interface Ledger {
   commit(userId: string, jobId: string): Promise<boolean>;
   /** Gives a hold back in full. Returns false when there was no hold (already settled or never held). */
   refund(userId: string, jobId: string): Promise<boolean>;
+  /**
+   * Lowers a hold to `amount`, the difference refunded as its own entry (a job that ended up
+   * cheaper than quoted). Idempotent: a hold already at or below `amount` is left alone.
+   */
+  lowerHold(userId: string, jobId: string, amount: number, note: string): Promise<void>;
   statement(userId: string, limit: number): Promise<{ balance: number; entries: LedgerEntry[] }>;
   /** The entry for one job, if the member has one. */
   entry(userId: string, jobId: string): Promise<LedgerEntry | undefined>;
@@ -89,6 +94,27 @@ export function createLedger(opts: { keyv: Store; startingCredits: number; now?:
         return { ok: true, balance: account.balance };
       });
     },
+
+    lowerHold: (userId, jobId, amount, note) =>
+      lock.run(userId, async () => {
+        const account = await load(userId);
+        const hold = account.entries.find((e) => e.jobId === jobId);
+        if (hold?.state !== 'held' || hold.amount <= amount) return;
+        const difference = hold.amount - amount;
+        const at = now();
+        hold.amount = amount;
+        hold.updatedAt = at;
+        account.balance += difference;
+        account.entries.push({
+          jobId: `${jobId}:lowered`,
+          amount: difference,
+          state: 'refunded',
+          note,
+          at,
+          updatedAt: at,
+        });
+        await save(userId, account);
+      }),
 
     commit: (userId, jobId) => settle(userId, jobId, 'spent'),
     refund: (userId, jobId) => settle(userId, jobId, 'refunded'),

@@ -236,7 +236,7 @@ describe('failover to the other provider', () => {
     expect((await statementOf(w)).balance).toBe(100);
   });
 
-  it('WaveSpeed is down (refuses connections): fal runs the job at the price already held, and the status says so', async () => {
+  it('WaveSpeed is down (refuses connections): fal makes the same 720p video at the price quoted, and the status says so', async () => {
     // Nothing listens on port 1: every connection to "WaveSpeed" is refused.
     world = await startWorld({ WAVESPEED_BASE_URL: 'http://127.0.0.1:1' });
     const w = world;
@@ -252,11 +252,55 @@ describe('failover to the other provider', () => {
       image_url: w.fal.uploads[0]?.url,
       aspect_ratio: '16:9',
       duration: '5s',
+      // WaveSpeed renders 720p: the stand-in makes the same video, not fal's default 540p.
+      resolution: '720p',
     });
     const status = await finalStatus(w);
     expect(status.content).toContain('Done');
-    expect(status.content).toContain('fal ran it');
+    // fal at 720p lists at 40; the member pays the 20 quoted.
+    expect(status.content).toContain('wavespeed was down, so fal ran it for the 20 credits quoted');
     expect(await statementOf(w)).toEqual({ balance: 80, charged: 1 });
+  });
+
+  it('fal is down: a 720p 10 s job runs on WaveSpeed at 10 s and costs what WaveSpeed charges, the rest refunded as its own entry', async () => {
+    world = await startWorld({ FAL_QUEUE_URL: 'http://127.0.0.1:1', FAL_STORAGE_URL: 'http://127.0.0.1:1' });
+    const w = world;
+    const reply = await (
+      await w.animate({
+        options: [
+          FAL_MODEL,
+          { name: 'duration', type: 4, value: 10 },
+          { name: 'resolution', type: 3, value: '720p' },
+        ],
+      })
+    ).waitForReply();
+    // fal 9 s at 720p: 4 × 9 × 2.
+    expect(reply.content).toContain('72 credits reserved');
+
+    await resultMessage(w);
+    expect(w.fal.submissions).toHaveLength(0);
+    expect(w.wavespeed.submissions).toHaveLength(1);
+    expect(w.wavespeed.submissions[0]?.body).toMatchObject({ size: '1280*720', duration: 10 });
+    const status = await finalStatus(w);
+    expect(status.content).toContain(
+      'fal was down, so wavespeed ran it for 40 credits instead of the 72 quoted',
+    );
+    // WaveSpeed Flash 10 s is 40: the member pays 40, and 32 come back in an entry of their own.
+    const i = await w.discord.sendCommand({ name: 'credits', user: w.member });
+    const credits = (await i.waitForReply()).content;
+    expect(credits).toContain('You have **60** credits.');
+    expect(credits.split('\n').filter((l) => l.includes(' charged '))).toEqual([
+      expect.stringContaining('−40'),
+    ]);
+    expect(credits.split('\n').filter((l) => l.includes(' refunded '))).toHaveLength(1);
+  });
+
+  it('a fal job at its default 540p is not moved to WaveSpeed, which only renders 720p', async () => {
+    world = await startWorld({ FAL_QUEUE_URL: 'http://127.0.0.1:1', FAL_STORAGE_URL: 'http://127.0.0.1:1' });
+    const w = world;
+    await (await w.animate({ options: [FAL_MODEL] })).waitForReply();
+    await refundNotice(w);
+    expect(w.wavespeed.submissions).toHaveLength(0);
   });
 
   it('WaveSpeed answers 429 to every submit: fails over to fal once the retries are used up', async () => {

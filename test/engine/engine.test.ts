@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/engine/clock.js';
 import { ENGINE_DEFAULTS } from '../../src/engine/context.js';
 import type { Delivery } from '../../src/engine/delivery.js';
-import { createEngine, type AcceptInput } from '../../src/engine/engine.js';
+import { createEngine, type Engine } from '../../src/engine/engine.js';
 import { createHttp } from '../../src/net/http.js';
 import type { VideoProvider } from '../../src/providers/types.js';
 import { createJobStore } from '../../src/store/jobs.js';
@@ -29,15 +29,27 @@ async function videoServer() {
   return { url: `http://127.0.0.1:${port}/video.mp4`, close: () => new Promise((res) => server.close(res)) };
 }
 
-async function setup(opts: { maxActivePerMember: number; holdStatusOf?: (prompt: string) => Promise<void> }) {
+type AcceptInput = Parameters<Engine['accept']>[0];
+
+async function setup(opts: {
+  maxActivePerMember: number;
+  holdStatusOf?: (prompt: string) => Promise<void>;
+  providerCaps?: { wavespeed?: number };
+  startingCredits?: number;
+}) {
   const video = await videoServer();
   const submits: string[] = [];
   const posted: string[] = [];
+  /** Jobs submitted and not yet posted, and the most there ever were at once. */
+  const inFlight = new Set<string>();
+  let mostInFlight = 0;
   const provider: VideoProvider = {
     provider: 'wavespeed',
     endpoint: 'luma/ray-2-flash-i2v',
     submit: (request) => {
       submits.push(request.prompt);
+      inFlight.add(request.prompt);
+      mostInFlight = Math.max(mostInFlight, inFlight.size);
       return Promise.resolve({ id: `task-${submits.length}` });
     },
     poll: () => Promise.resolve({ state: 'succeeded', videoUrl: video.url, nsfw: false }),
@@ -55,6 +67,7 @@ async function setup(opts: { maxActivePerMember: number; holdStatusOf?: (prompt:
     showStatus: () => Promise.resolve(),
     isAgeRestricted: () => Promise.resolve(false),
     postResult: (job) => {
+      inFlight.delete(job.request.prompt);
       posted.push(job.request.prompt);
       return Promise.resolve({ messageId: `m${posted.length}` });
     },
@@ -73,36 +86,29 @@ async function setup(opts: { maxActivePerMember: number; holdStatusOf?: (prompt:
       outputMaxBytes: 1024,
       outputDownloadTimeoutMs: 1000,
       maxActivePerMember: opts.maxActivePerMember,
-      providerCaps: {},
+      providerCaps: opts.providerCaps ?? {},
       failover: false,
       nsfwPolicy: 'spoiler',
     },
     log: pino({ level: 'silent' }),
-    ledger: createLedger({ keyv, startingCredits: 100 }),
+    ledger: createLedger({ keyv, startingCredits: opts.startingCredits ?? 100 }),
     jobs: createJobStore(keyv),
     providers: new Map([['wavespeed/ray-2-flash', provider]]),
     http,
     delivery,
     clock: systemClock,
   });
-  const input = (prompt: string): AcceptInput => ({
-    userId: 'ann',
+  const input = (prompt: string, userId = 'ann'): AcceptInput => ({
+    userId,
     guildId: null,
     channelId: 'c',
     attachmentSizeLimit: 1024,
-    imageBytes: new Uint8Array([1]),
-    request: {
-      model: 'wavespeed/ray-2-flash',
-      prompt,
-      aspectRatio: '16:9',
-      durationSeconds: 5,
-      image: {
-        sourceUrl: 'http://127.0.0.1:1/in.png',
-        filename: 'in.png',
-        contentType: 'image/png',
-        bytes: 1,
-        uploads: {},
-      },
+    request: { model: 'wavespeed/ray-2-flash', prompt, aspectRatio: '16:9', durationSeconds: 5 },
+    image: {
+      sourceUrl: 'http://127.0.0.1:1/in.png',
+      bytes: new Uint8Array([1]),
+      contentType: 'image/png',
+      extension: 'png',
     },
   });
   return {
@@ -110,6 +116,7 @@ async function setup(opts: { maxActivePerMember: number; holdStatusOf?: (prompt:
     submits,
     posted,
     statusPosts,
+    mostInFlight: () => mostInFlight,
     keyv,
     input,
     close: () => Promise.all([engine.stop(), http.close(), video.close()]),
@@ -174,6 +181,35 @@ describe('engine', () => {
       expect([...t.submits].sort()).toEqual([...new Set(t.submits)].sort());
       expect(t.submits).toHaveLength(5);
       expect(t.posted).toHaveLength(5);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('never runs more than a member’s limit, however many requests arrive at once', async () => {
+    const t = await setup({ maxActivePerMember: 1, startingCredits: 1000 });
+    try {
+      const prompts = Array.from({ length: 10 }, (_, i) => `job${i}`);
+      const accepted = await Promise.all(prompts.map((p) => t.engine.accept(t.input(p))));
+      expect(accepted.every((a) => a.ok)).toBe(true);
+      await until(() => t.posted.length === 10, 10_000);
+      expect(t.mostInFlight()).toBe(1);
+      expect([...t.posted].sort()).toEqual([...prompts].sort());
+      expect(t.submits).toEqual(t.posted);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('never runs more than a provider cap, however many members ask at once', async () => {
+    const t = await setup({ maxActivePerMember: 5, providerCaps: { wavespeed: 1 }, startingCredits: 1000 });
+    try {
+      const members = Array.from({ length: 10 }, (_, i) => `member${i}`);
+      const accepted = await Promise.all(members.map((m) => t.engine.accept(t.input(m, m))));
+      expect(accepted.every((a) => a.ok)).toBe(true);
+      await until(() => t.posted.length === 10, 10_000);
+      expect(t.mostInFlight()).toBe(1);
+      expect([...t.posted].sort()).toEqual([...members].sort());
     } finally {
       await t.close();
     }

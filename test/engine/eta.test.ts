@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRunTimes } from '../../src/engine/run-times.js';
-import { etaSecondsFor } from '../../src/engine/steps.js';
+import { etaSecondsFor } from '../../src/engine/steps/status.js';
 import type { JobRecord } from '../../src/store/jobs.js';
 import { makeJob } from '../fixtures/job.js';
 

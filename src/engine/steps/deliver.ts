@@ -1,83 +1,80 @@
-// Delivery: fetch the video (within the upload limit), post it once, record the post, invite
-// reruns, then charge. A restart in `delivering` first looks for a post it already made.
+// Delivery (`succeeded`, `delivering`): fetch the video (within the upload limit), post it once,
+// record the post, invite reruns, then charge. A restart in `delivering` first looks for a post it
+// already made (the window between Discord storing the post and us recording it).
 import { download } from '../../net/download.js';
 import { NetworkError } from '../../net/http.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { backoffMs } from '../backoff.js';
-import type { StepContext } from '../context.js';
-import { fail } from './fail.js';
+import { next, type JobRuntime, type Next, type StepDeps } from '../context.js';
 import { showStatus } from './status.js';
 
-export async function deliver(ctx: StepContext, job: JobRecord): Promise<void> {
+export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntime): Promise<Next> {
   const output = job.output;
-  if (!output) return fail(ctx, job, { code: 'no_video' });
-  const log = ctx.logFor(job);
-  if (job.state === 'delivering' && !job.discord.resultMessageId) {
-    // A Discord that cannot list messages must not block delivery: the nonce still dedupes.
-    const found = await ctx.delivery.findPost(job, 'result').catch((error: unknown) => {
-      log.warn({ err: error }, 'could not look for an earlier result post');
-      return undefined;
-    });
-    if (found) {
-      log.warn({ messageId: found }, 'result was already posted before a restart; not posting again');
-      job = await ctx.persist(job, { discord: { ...job.discord, resultMessageId: found } });
-      await ctx.jobs.linkResultMessage(found, job.id);
-    }
-  }
+  if (!output) return next.fail(job, { code: 'no_video' });
+  const log = deps.logFor(job);
+  if (job.state === 'delivering' && !job.discord.resultMessageId) job = await recordEarlierPost(deps, job);
   if (!job.discord.resultMessageId) {
-    const spoiler = output.nsfw && !(await ctx.delivery.isAgeRestricted(job));
-    if (spoiler && ctx.settings.nsfwPolicy === 'block') {
+    const spoiler = output.nsfw && !(await deps.delivery.isAgeRestricted(job));
+    if (spoiler && deps.settings.nsfwPolicy === 'block') {
       log.info('flagged video withheld by NSFW_POLICY=block');
-      return fail(ctx, job, { code: 'nsfw_blocked' });
+      return next.fail(job, { code: 'nsfw_blocked' });
     }
-    if (job.state !== 'delivering') job = await ctx.persist(job, { state: 'delivering' });
-    const attempts = ctx.attempts(job.id);
+    if (job.state !== 'delivering') job = await deps.save(job, { state: 'delivering' });
     let bytes: Uint8Array | undefined;
     try {
-      const cap = Math.min(ctx.settings.outputMaxBytes, job.discord.attachmentSizeLimit);
-      const got = await download(ctx.http, output.url, {
-        maxBytes: cap,
-        timeoutMs: ctx.settings.outputDownloadTimeoutMs,
+      const got = await download(deps.http, output.url, {
+        maxBytes: Math.min(deps.settings.outputMaxBytes, job.discord.attachmentSizeLimit),
+        timeoutMs: deps.settings.outputDownloadTimeoutMs,
+        signal: deps.signal,
       });
       if (got.ok) bytes = got.bytes;
       else log.info({ reason: got.reason }, 'posting the video as a link');
     } catch (error) {
       // A timeout already waited the full deadline: post the link rather than wait it again.
-      if (
-        error instanceof NetworkError &&
-        !error.timedOut &&
-        attempts.deliver < ctx.settings.deliveryAttempts
-      ) {
-        ctx.wake(job, backoffMs(attempts.deliver++));
+      const retry = error instanceof NetworkError && !error.timedOut;
+      if (retry && runtime.retries.deliver < deps.settings.deliveryAttempts) {
         log.warn({ err: error }, 'video download failed; retrying');
-        return;
+        return next.wake(job, backoffMs(runtime.retries.deliver++));
       }
       log.warn({ err: error }, 'video download failed; posting the link');
     }
     let messageId: string;
     try {
-      ({ messageId } = await ctx.delivery.postResult(job, {
+      ({ messageId } = await deps.delivery.postResult(job, {
         url: output.url,
         spoiler,
         ...(bytes ? { bytes } : {}),
       }));
     } catch (error) {
-      if (attempts.deliver < ctx.settings.deliveryAttempts) {
-        const delay = backoffMs(attempts.deliver++);
-        log.warn({ err: error, retryInMs: delay }, 'posting the result failed; retrying');
-        ctx.wake(job, delay);
-        return;
+      if (runtime.retries.deliver < deps.settings.deliveryAttempts) {
+        const inMs = backoffMs(runtime.retries.deliver++);
+        log.warn({ err: error, retryInMs: inMs }, 'posting the result failed; retrying');
+        return next.wake(job, inMs);
       }
       log.error({ err: error }, 'posting the result kept failing');
-      return fail(ctx, job, { code: 'delivery_failed' });
+      return next.fail(job, { code: 'delivery_failed' });
     }
-    job = await ctx.persist(job, { discord: { ...job.discord, resultMessageId: messageId } });
-    await ctx.jobs.linkResultMessage(messageId, job.id);
+    job = await deps.save(job, { discord: { ...job.discord, resultMessageId: messageId } });
+    await deps.jobs.linkResultMessage(messageId, job.id);
   }
-  if (job.discord.resultMessageId) await ctx.delivery.offerRerun(job, job.discord.resultMessageId);
-  await ctx.ledger.commit(job.userId, job.id);
-  job = await ctx.persist(job, { state: 'delivered', finishedAt: ctx.clock.now() });
+  if (job.discord.resultMessageId) await deps.delivery.offerRerun(job, job.discord.resultMessageId);
+  await deps.ledger.commit(job.userId, job.id);
+  job = await deps.save(job, { state: 'delivered', finishedAt: deps.clock.now() });
   log.info({ price: job.price }, 'job delivered');
-  await showStatus(ctx, job, true);
-  ctx.finished(job);
+  await showStatus(deps, job, runtime, true);
+  return next.done(job);
+}
+
+/** A Discord that cannot list messages must not block delivery: the nonce still dedupes. */
+async function recordEarlierPost(deps: StepDeps, job: JobRecord): Promise<JobRecord> {
+  const log = deps.logFor(job);
+  const found = await deps.delivery.findPost(job, 'result').catch((error: unknown) => {
+    log.warn({ err: error }, 'could not look for an earlier result post');
+    return undefined;
+  });
+  if (!found) return job;
+  log.warn({ messageId: found }, 'result was already posted before a restart; not posting again');
+  job = await deps.save(job, { discord: { ...job.discord, resultMessageId: found } });
+  await deps.jobs.linkResultMessage(found, job.id);
+  return job;
 }

@@ -1,39 +1,49 @@
-// Failure: the state is written first, then the refund, then the notice (looked up first when
-// a restart may have posted it already), then the final state.
+// The end of a job that did not deliver. `settle` (state `failed`): refund, tell the member (looked
+// up first when a restart may have posted it already), record `refunded`. `undo` (state
+// `accepting`): an acceptance that never completed is taken back silently; nobody was told.
+import { failureMessage, providerFailure, storedFailure } from '../../failures.js';
 import { ProviderError } from '../../providers/errors.js';
 import type { JobRecord } from '../../store/jobs.js';
-import type { StepContext } from '../context.js';
-import { providerFailure, storedFailure, type Failure } from '../../failures.js';
+import { next, type JobRuntime, type Next, type StepDeps } from '../context.js';
 import { showStatus } from './status.js';
 
-export async function failWith(ctx: StepContext, job: JobRecord, error: unknown): Promise<void> {
+/** A provider's typed error ends the job; anything else is unexpected and left to the dispatcher. */
+export function providerFailed(deps: StepDeps, job: JobRecord, error: unknown): Next {
   if (!(error instanceof ProviderError)) throw error;
-  ctx.logFor(job).warn({ err: error.toLog(), state: job.state }, 'provider failure');
-  return fail(ctx, job, providerFailure(error));
+  deps.logFor(job).warn({ err: error.toLog(), state: job.state }, 'provider failure');
+  return next.fail(job, providerFailure(error));
 }
 
-export async function fail(ctx: StepContext, job: JobRecord, failure: Failure): Promise<void> {
-  job = await ctx.persist(job, { state: 'failed', failure: storedFailure(failure) });
-  return settleFailure(ctx, job, false);
-}
-
-export async function settleFailure(ctx: StepContext, job: JobRecord, mayHavePosted: boolean): Promise<void> {
-  await ctx.ledger.refund(job.userId, job.id);
+export async function settle(deps: StepDeps, job: JobRecord, runtime: JobRuntime): Promise<Next> {
+  await deps.ledger.refund(job.userId, job.id);
   // Word it from the ledger, not from this call: on a resume the refund happened last time.
-  const refunded = (await ctx.ledger.entry(job.userId, job.id))?.state === 'refunded';
+  const refunded = (await deps.ledger.entry(job.userId, job.id))?.state === 'refunded';
   const failure = job.failure ?? storedFailure({ code: 'internal' });
   const text = refunded ? `${failure.message} Your ${job.price} credits were refunded.` : failure.message;
-  const log = ctx.logFor(job);
+  const log = deps.logFor(job);
+  // Only a resumed job, or a retry of this step, can have posted the notice already.
+  const mayHavePosted = runtime.resumed || runtime.retries.step > 0;
   const posted = mayHavePosted
-    ? await ctx.delivery.findPost(job, 'failure').catch(() => undefined)
+    ? await deps.delivery.findPost(job, 'failure').catch(() => undefined)
     : undefined;
   if (posted) log.info({ messageId: posted }, 'failure notice was already posted before a restart');
   else
-    await ctx.delivery
+    await deps.delivery
       .postFailure(job, text)
       .catch((error: unknown) => log.warn({ err: error }, 'could not post the failure notice'));
-  job = await ctx.persist(job, { state: 'refunded', finishedAt: ctx.clock.now() });
-  ctx.logFor(job).info({ code: failure.code, refunded }, 'job failed');
-  await showStatus(ctx, job, true);
-  ctx.finished(job);
+  job = await deps.save(job, { state: 'refunded', finishedAt: deps.clock.now() });
+  log.info({ code: failure.code, refunded }, 'job failed');
+  await showStatus(deps, job, runtime, true);
+  return next.done(job);
+}
+
+export async function undo(deps: StepDeps, job: JobRecord): Promise<Next> {
+  await deps.ledger.refund(job.userId, job.id);
+  job = await deps.save(job, {
+    state: 'refunded',
+    failure: { code: 'internal', message: failureMessage({ code: 'internal' }) },
+    finishedAt: deps.clock.now(),
+  });
+  deps.logFor(job).warn('acceptance did not complete; undone (any hold refunded, nothing was sent)');
+  return next.done(job);
 }

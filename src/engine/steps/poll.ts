@@ -1,72 +1,67 @@
-// Polling a submitted job: one status request per wake-up, on the learned schedule; retryable
-// failures back off (never sooner than Retry-After); the deadline cancels at the provider.
+// Following a submitted job (`submitted`): one status request per wake-up, on the learned
+// schedule; retryable failures back off (never sooner than Retry-After); the deadline cancels at
+// the provider. A finished video moves the job to `succeeded`, and delivery takes it from there.
 import { ProviderError } from '../../providers/errors.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { backoffMs } from '../backoff.js';
-import type { StepContext } from '../context.js';
-import { nextPollDelayMs } from '../poll-schedule.js';
-import { deliver } from './deliver.js';
-import { fail, failWith } from './fail.js';
+import { next, type JobRuntime, type Next, type StepDeps } from '../context.js';
+import { providerFailed } from './fail.js';
 import { showStatus } from './status.js';
 
-export function plan(ctx: StepContext, job: JobRecord) {
-  return { expectedMs: ctx.runTimes.expected(job.runModel), cv: ctx.runTimes.cv(job.runModel) };
-}
-
-export async function poll(ctx: StepContext, job: JobRecord): Promise<void> {
-  const provider = ctx.providers.get(job.runModel);
+export async function poll(deps: StepDeps, job: JobRecord, runtime: JobRuntime): Promise<Next> {
+  const provider = deps.providers.get(job.runModel);
   const ref = job.providerRef;
-  if (!provider || !ref) return fail(ctx, job, { code: 'model_unavailable', model: job.runModel });
-  const now = ctx.clock.now();
+  if (!provider || !ref) return next.fail(job, { code: 'model_unavailable', model: job.runModel });
+  const log = deps.logFor(job);
+  const now = deps.clock.now();
   if (now >= job.deadlineAt) {
     await provider
-      .cancel(ref)
-      .catch((error: unknown) => ctx.logFor(job).warn({ err: error }, 'cancel failed'));
-    return fail(ctx, job, { code: 'timeout' });
+      .cancel(ref, deps.signal)
+      .catch((error: unknown) => log.warn({ err: error }, 'cancel failed'));
+    return next.fail(job, { code: 'timeout' });
   }
-  const attempts = ctx.attempts(job.id);
   let result;
   try {
-    result = await provider.poll(ref);
+    result = await provider.poll(ref, deps.signal);
   } catch (error) {
-    if (error instanceof ProviderError && error.retryable && attempts.poll < ctx.settings.pollFailureLimit) {
-      const delay = backoffMs(attempts.poll++, error.retryAfterMs);
-      ctx.logFor(job).warn({ err: error.toLog(), retryInMs: delay }, 'status poll failed; retrying');
-      ctx.wake(job, delay);
-      return;
+    if (
+      error instanceof ProviderError &&
+      error.retryable &&
+      runtime.retries.poll < deps.settings.pollFailureLimit
+    ) {
+      const inMs = backoffMs(runtime.retries.poll++, error.retryAfterMs);
+      log.warn({ err: error.toLog(), retryInMs: inMs }, 'status poll failed; retrying');
+      return next.wake(job, inMs);
     }
-    return failWith(ctx, job, error);
+    return providerFailed(deps, job, error);
   }
-  attempts.poll = 0;
+  runtime.retries.poll = 0;
   const progress = job.progress ?? { phase: 'queued' as const, submittedAt: now, polls: 0 };
   const submittedAt = progress.submittedAt ?? now;
   switch (result.state) {
     case 'queued':
     case 'running': {
-      const phase = result.state === 'queued' ? 'queued' : 'running';
+      const phase = result.state;
       const position = result.state === 'queued' ? result.position : undefined;
       const changed = phase !== progress.phase || position !== progress.position;
-      const next = {
+      const seen = {
         phase,
         submittedAt,
         polls: progress.polls + 1,
         ...(position !== undefined ? { position } : {}),
       } as const;
-      // Progress is informative only: write it when it changes, not on every poll.
-      job = changed ? await ctx.persist(job, { progress: next }) : ctx.remember(job, { progress: next });
-      if (changed) await showStatus(ctx, job, false);
-      ctx.wake(job, nextPollDelayMs(ctx.clock.now() - submittedAt, plan(ctx, job)));
-      return;
+      // Progress is informative only: written when it changes, kept in memory otherwise.
+      job = changed ? await deps.save(job, { progress: seen }) : { ...job, progress: seen };
+      if (changed) await showStatus(deps, job, runtime, false);
+      return next.wake(job, deps.nextPollInMs(job));
     }
     case 'succeeded':
-      job = await ctx.persist(job, {
-        state: 'succeeded',
-        output: { url: result.videoUrl, nsfw: result.nsfw },
-      });
-      ctx.runTimes.observe(job.runModel, now - submittedAt);
-      ctx.logFor(job).info({ runMs: now - submittedAt, polls: progress.polls + 1 }, 'video ready');
-      return deliver(ctx, job);
+      deps.runTimes.observe(job.runModel, now - submittedAt);
+      log.info({ runMs: now - submittedAt, polls: progress.polls + 1 }, 'video ready');
+      return next.continue(
+        await deps.save(job, { state: 'succeeded', output: { url: result.videoUrl, nsfw: result.nsfw } }),
+      );
     case 'failed':
-      return failWith(ctx, job, result.error);
+      return providerFailed(deps, job, result.error);
   }
 }

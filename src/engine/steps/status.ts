@@ -1,12 +1,14 @@
-// The status message: opened once per job, edited on each state change (at most every 15 s
-// otherwise), with an ETA from the learned run time and the provider's queue.
+// The status message: opened once per job, edited on each phase change (at most every 15 s
+// otherwise), with an ETA from the learned run time and the provider's queue. Not a step: the
+// steps call these as they go.
 import type { JobRecord } from '../../store/jobs.js';
-import type { StepContext } from '../context.js';
+import type { JobRuntime, StepDeps } from '../context.js';
 
-export async function openStatusIfMissing(ctx: StepContext, job: JobRecord): Promise<JobRecord> {
+/** Posts the status message (and its thread) unless the job has one; a resumed job looks first. */
+export async function ensureStatus(deps: StepDeps, job: JobRecord, runtime: JobRuntime): Promise<JobRecord> {
   if (job.discord.statusMessageId) return job;
-  const place = await ctx.delivery.openStatus(job);
-  return ctx.persist(job, { discord: { ...job.discord, ...place } });
+  const place = await deps.delivery.openStatus(job, { mayExist: runtime.resumed });
+  return deps.save(job, { discord: { ...job.discord, ...place } });
 }
 
 /**
@@ -14,29 +16,35 @@ export async function openStatusIfMissing(ctx: StepContext, job: JobRecord): Pro
  * each place ahead in the provider's queue is about half a run time more.
  */
 const PROVIDER_PARALLELISM = 2;
+/** Edits between phase changes are at most this often. */
+const STATUS_EDIT_MS = 15_000;
 
 /** Seconds until the video is likely ready: the learned run time left, plus the provider's queue. */
 export function etaSecondsFor(
-  ctx: Pick<StepContext, 'runTimes'>,
+  deps: Pick<StepDeps, 'runTimes'>,
   job: JobRecord,
   now: number,
 ): number | undefined {
   const p = job.progress;
   if (p?.submittedAt === undefined || job.state !== 'submitted') return undefined;
-  const expectedMs = ctx.runTimes.expected(job.runModel);
+  const expectedMs = deps.runTimes.expected(job.runModel);
   const left = Math.max(0, p.submittedAt + expectedMs - now);
   const queue = p.phase === 'queued' && p.position ? (p.position * expectedMs) / PROVIDER_PARALLELISM : 0;
   return Math.max(5, Math.round((left + queue) / 1000));
 }
 
-/** Edits the status message: always on a state change, otherwise at most every 15 s. */
-export async function showStatus(ctx: StepContext, job: JobRecord, force: boolean): Promise<void> {
-  const attempts = ctx.attempts(job.id);
-  const now = ctx.clock.now();
-  if (!job.discord.statusMessageId || (!force && now - attempts.lastStatusEditAt < 15_000)) return;
-  attempts.lastStatusEditAt = now;
-  const etaSeconds = etaSecondsFor(ctx, job, now);
-  await ctx.delivery
+/** Edits the status message: always when `force` (a phase change), otherwise at most every 15 s. */
+export async function showStatus(
+  deps: StepDeps,
+  job: JobRecord,
+  runtime: JobRuntime,
+  force: boolean,
+): Promise<void> {
+  const now = deps.clock.now();
+  if (!job.discord.statusMessageId || (!force && now - runtime.lastStatusEditAt < STATUS_EDIT_MS)) return;
+  runtime.lastStatusEditAt = now;
+  const etaSeconds = etaSecondsFor(deps, job, now);
+  await deps.delivery
     .showStatus(job, etaSeconds === undefined ? {} : { etaSeconds })
-    .catch((error: unknown) => ctx.logFor(job).warn({ err: error }, 'could not update the status message'));
+    .catch((error: unknown) => deps.logFor(job).warn({ err: error }, 'could not update the status message'));
 }
