@@ -1,0 +1,148 @@
+// The engine with in-memory collaborators for tests: a store whose writes can be made to fail,
+// a provider and a Delivery written for the test (each step overridable), and a loopback server
+// for the input image, so a restarted engine can fetch it again.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Keyv from 'keyv';
+import { pino } from 'pino';
+import { systemClock } from '../../src/engine/clock.js';
+import { ENGINE_DEFAULTS, type EngineSettings } from '../../src/engine/context.js';
+import type { Delivery } from '../../src/engine/delivery.js';
+import { createEngine, type AcceptResult, type Engine } from '../../src/engine/engine.js';
+import { createHttp } from '../../src/net/http.js';
+import type { VideoProvider } from '../../src/providers/types.js';
+import { createJobStore } from '../../src/store/jobs.js';
+import { createLedger } from '../../src/store/ledger.js';
+
+/** A Keyv store (a Map) whose writes fail from the `failAt`-th one on, `failFor` times. */
+export class FailingMap extends Map<string, unknown> {
+  writes = 0;
+  failAt = Infinity;
+  failFor = 1;
+  override set(key: string, value: unknown): this {
+    this.writes += 1;
+    if (this.writes >= this.failAt && this.writes < this.failAt + this.failFor) {
+      throw new Error(`store write ${this.writes} failed`);
+    }
+    return super.set(key, value);
+  }
+}
+
+async function imageServer() {
+  let alive = true;
+  const server = createServer((_req, res) => {
+    if (alive) res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.from([1]));
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/in.png`,
+    /** Discord's URL expires: it answers 404 from now on. */
+    expire: () => (alive = false),
+    close: () => new Promise((res) => server.close(res)),
+  };
+}
+
+export interface EngineWorldOptions {
+  startingCredits?: number;
+  settings?: Partial<EngineSettings>;
+  provider?: Partial<VideoProvider>;
+}
+
+export async function engineWorld(opts: EngineWorldOptions = {}) {
+  const map = new FailingMap();
+  const keyv = new Keyv({ store: map, throwOnErrors: true });
+  const image = await imageServer();
+  const submits: { prompt: string; imageUrl: string }[] = [];
+  const posted: string[] = [];
+  const failures: string[] = [];
+  const provider: VideoProvider = {
+    provider: 'wavespeed',
+    endpoint: 'luma/ray-2-flash-i2v',
+    submit: (request) => {
+      submits.push({ prompt: request.prompt, imageUrl: request.imageUrl });
+      return Promise.resolve({ id: `task-${submits.length}` });
+    },
+    // No video to fetch: the result is posted as its link.
+    poll: () => Promise.resolve({ state: 'succeeded', videoUrl: 'http://127.0.0.1:1/v.mp4', nsfw: false }),
+    cancel: () => Promise.resolve(),
+    upload: () => Promise.resolve('http://127.0.0.1:1/upload.png'),
+    ...opts.provider,
+  };
+  const delivery: Delivery = {
+    openStatus: () => Promise.resolve({ statusChannelId: 'c', statusMessageId: 's', threadId: 'c' }),
+    showStatus: () => Promise.resolve(),
+    isAgeRestricted: () => Promise.resolve(false),
+    postResult: (job) => {
+      posted.push(job.id);
+      return Promise.resolve({ messageId: `m${posted.length}` });
+    },
+    findPost: () => Promise.resolve(undefined),
+    offerRerun: () => Promise.resolve(),
+    postFailure: (_job, text) => {
+      failures.push(text);
+      return Promise.resolve();
+    },
+    tellPrivately: () => Promise.resolve(true),
+  };
+  const http = createHttp();
+  const ledger = createLedger({ keyv, startingCredits: opts.startingCredits ?? 100 });
+  const jobs = createJobStore(keyv);
+  const boot = (): Engine =>
+    createEngine({
+      settings: {
+        ...ENGINE_DEFAULTS,
+        expectedRunMs: { 'wavespeed/ray-2-flash': 20, 'wavespeed/ray-2': 20, 'fal/ray-2-flash': 20 },
+        jobDeadlineMs: 60_000,
+        outputMaxBytes: 1024,
+        outputDownloadTimeoutMs: 500,
+        deliveryAttempts: 0,
+        maxActivePerMember: 2,
+        providerCaps: {},
+        failover: false,
+        nsfwPolicy: 'spoiler',
+        ...opts.settings,
+      },
+      log: pino({ level: 'silent' }),
+      ledger,
+      jobs,
+      providers: new Map([['wavespeed/ray-2-flash', provider]]),
+      http,
+      delivery,
+      clock: systemClock,
+    });
+  const requester = { userId: 'ann', guildId: null, channelId: 'c', attachmentSizeLimit: 1024 };
+  const accept = (engine: Engine, prompt = 'a cat'): Promise<AcceptResult> =>
+    engine.accept({
+      ...requester,
+      request: { model: 'wavespeed/ray-2-flash', prompt, aspectRatio: '16:9', durationSeconds: 5 },
+      image: { sourceUrl: image.url, bytes: new Uint8Array([1]), contentType: 'image/png', extension: 'png' },
+    });
+
+  /** Waits until no job is open. */
+  async function settled(ms = 8000): Promise<void> {
+    const end = Date.now() + ms;
+    while ((await jobs.listOpen()).length > 0) {
+      if (Date.now() > end) throw new Error(`still open: ${JSON.stringify(await jobs.listOpen())}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  return {
+    map,
+    image,
+    submits,
+    posted,
+    failures,
+    ledger,
+    jobs,
+    requester,
+    boot,
+    accept,
+    settled,
+    close: () => Promise.all([http.close(), image.close()]),
+  };
+}
+
+export type EngineWorld = Awaited<ReturnType<typeof engineWorld>>;
