@@ -52,7 +52,10 @@ export function errorFromResponse(
   const info = readFalError(res);
   const kind =
     overrides.kind ?? (res.status === 422 && info.moderation ? 'moderation' : kindForStatus(res.status));
-  const retryAfter = kind === 'rate_limited' || res.status >= 500 ? retryAfterMs(res.headers) : undefined;
+  const retryAfter =
+    kind === 'rate_limited' || kind === 'timeout' || res.status >= 500
+      ? retryAfterMs(res.headers)
+      : undefined;
   return new ProviderError({
     kind,
     provider: 'fal',

@@ -68,7 +68,12 @@ export function readStatus(res: HttpResponse, redact: Redact): StatusOutcome {
   }
 }
 
-/** Maps the result answer, fetched after COMPLETED: the task is over, so errors are final. */
+/**
+ * Maps the result answer, fetched after COMPLETED. Only the model's own error is final: a 422,
+ * or a 5xx naming a fal error type. A bare 5xx or 408, or a 429, comes from something in between
+ * (a proxy, a rate limiter) while the video may well be there, so it throws a retryable error
+ * and the next poll asks again.
+ */
 export function readResult(res: HttpResponse, redact: Redact): PollResult {
   // What result answers before the end is undocumented (§2.5); some report 202: not done yet.
   if (res.status === 202) return { state: 'running' };
@@ -82,10 +87,11 @@ export function readResult(res: HttpResponse, redact: Redact): PollResult {
       message: 'fal result: no video url',
     });
   }
-  // Not the request's own failure: a rate limit (ask again later) or our key being refused.
-  if (res.status === 429 || res.status === 401 || res.status === 403) {
+  const info = readFalError(res);
+  const passing = (res.status === 408 || res.status >= 500) && info.code === undefined;
+  // Never the request's own failure: a rate limit (ask again later) or our key being refused.
+  if (passing || res.status === 429 || res.status === 401 || res.status === 403)
     throw errorFromResponse('result', res, redact);
-  }
   if (res.status === 404) {
     return failed({
       kind: 'protocol',
@@ -94,7 +100,6 @@ export function readResult(res: HttpResponse, redact: Redact): PollResult {
       message: 'fal result: request not found',
     });
   }
-  const info = readFalError(res);
   const kind = info.moderation
     ? 'moderation'
     : res.status >= 500
