@@ -373,6 +373,19 @@ describe('fal poll', () => {
     expect(fake.resultFetches).toHaveLength(1);
   });
 
+  it('a result over the body cap is a protocol error, not retried', async () => {
+    const { fake, fal } = await setup({ runMs: 20 });
+    const ref = await fal.submit(REQUEST);
+    fake.failResult({
+      status: 200,
+      body: { video: { url: `https://cdn.example/${'x'.repeat(2 * 1024 * 1024)}` } },
+    });
+    const error = await pollUntil(fal, ref, ['succeeded', 'failed']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ kind: 'protocol', status: 200, retryable: false });
+    expect((error as ProviderError).message).toContain('1048576');
+  });
+
   it('content_policy_violation is moderation, in the result or on the COMPLETED status', async () => {
     const { fake, fal } = await setup({ runMs: 20 });
     fake.nextOutcome({ result422: { type: 'content_policy_violation', msg: 'flagged' } });

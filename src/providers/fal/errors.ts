@@ -1,7 +1,13 @@
 // Turns fal's error answers (HTTP status, `X-Fal-Error-Type`, FastAPI `detail`, request errors
 // `{detail, error_type}`) into ProviderErrors, and keeps the API key out of every message.
-import { NetworkError, retryAfterMs, type HttpResponse } from '../../net/http.js';
-import { ProviderError, fromNetworkError, kindForStatus, type ProviderErrorKind } from '../errors.js';
+import { NetworkError, ResponseTooLargeError, retryAfterMs, type HttpResponse } from '../../net/http.js';
+import {
+  ProviderError,
+  fromNetworkError,
+  fromTooLarge,
+  kindForStatus,
+  type ProviderErrorKind,
+} from '../errors.js';
 import { errorBody } from './wire.js';
 
 const MODERATION_TYPE = 'content_policy_violation';
@@ -71,5 +77,6 @@ export function errorFromResponse(
 /** A failure below HTTP: sorted by net/http into refused (not accepted) or not. */
 export function rethrowTransport(error: unknown): never {
   if (error instanceof NetworkError) throw fromNetworkError('fal', error);
+  if (error instanceof ResponseTooLargeError) throw fromTooLarge('fal', error);
   throw error;
 }

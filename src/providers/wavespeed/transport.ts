@@ -3,12 +3,19 @@
 // message can never contain the key.
 import {
   NetworkError,
+  ResponseTooLargeError,
   retryAfterMs,
   type Http,
   type HttpRequest,
   type HttpResponse,
 } from '../../net/http.js';
-import { ProviderError, fromNetworkError, kindForStatus, type ProviderErrorKind } from '../errors.js';
+import {
+  ProviderError,
+  fromNetworkError,
+  fromTooLarge,
+  kindForStatus,
+  type ProviderErrorKind,
+} from '../errors.js';
 import { envelopeFailureCode, readErrorBody } from './wire.js';
 
 export const WAVESPEED_DEFAULTS = { requestTimeoutMs: 30_000, maxMessageChars: 300 } as const;
@@ -56,6 +63,7 @@ export function createTransport(opts: { http: Http; apiKey: string; requestTimeo
     } catch (error) {
       // A caller's abort comes back as its own reason and is passed on untouched.
       if (error instanceof NetworkError) throw fromNetworkError('wavespeed', error);
+      if (error instanceof ResponseTooLargeError) throw fromTooLarge('wavespeed', error);
       throw error;
     }
   }
