@@ -88,6 +88,16 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
   },
 };
 
+/**
+ * The image cap for a provider's endpoint: its catalogue entry's, or for an endpoint the
+ * catalogue does not list, the smallest cap among that provider's models.
+ */
+export function maxImageBytesFor(provider: ProviderId, endpoint: string): number {
+  const models = Object.values(MODELS).filter((m) => m.provider === provider);
+  const spec = models.find((m) => m.endpoint === endpoint);
+  return spec?.maxImageBytes ?? Math.min(...models.map((m) => m.maxImageBytes));
+}
+
 export function isModelId(value: string): value is ModelId {
   return (MODEL_IDS as readonly string[]).includes(value);
 }

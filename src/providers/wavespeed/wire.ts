@@ -1,14 +1,11 @@
-// WaveSpeed's wire format: the submit body we send and zod schemas for every answer we read.
-// Schemas are deliberately loose (extra fields ignored, optional ones nullish) because the
-// protocol notes mark several shapes as guesses; only the fields we act on are required.
+// WaveSpeed's wire format: the submit body we send, zod schemas for every answer we read, and
+// how its error answers are read. Schemas are deliberately loose (extra fields ignored, optional
+// ones nullish) because several shapes are not documented; only the fields we act on are required.
 import { z } from 'zod';
+import type { HttpResponse } from '../../net/http.js';
 import { ProviderError } from '../errors.js';
+import type { ProviderHooks } from '../request.js';
 import type { VideoRequest } from '../types.js';
-
-export type WaveSpeedEndpoint = 'luma/ray-2-flash-i2v' | 'luma/ray-2-i2v';
-
-/** WaveSpeed's documented upload limit for images (also `maxImageBytes` in the catalogue). */
-export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 
 const SIZE_FOR_ASPECT = { '16:9': '1280*720', '9:16': '720*1280' } as const;
 
@@ -90,3 +87,23 @@ export function envelopeFailureCode(body: unknown): number | undefined {
   const parsed = z.object({ code: z.number(), data: z.null().optional() }).safeParse(body);
   return parsed.success && parsed.data.code >= 400 ? parsed.data.code : undefined;
 }
+
+/** WaveSpeed's departures from the shared error handling. */
+export const waveSpeedHooks: ProviderHooks = {
+  readError: (res: HttpResponse) => readErrorBody(res.body),
+  envelopeStatus: (res: HttpResponse) => envelopeFailureCode(res.body),
+  kindFor(status, info) {
+    // WaveSpeed documents "insufficient credits" without a status code, so on a 4xx the text is
+    // the only signal we have. This is the one place we match message text.
+    if (
+      status !== 429 &&
+      status >= 400 &&
+      status < 500 &&
+      /insufficient|balance|credit/i.test(info.message ?? '')
+    )
+      return 'balance';
+    // Every 5xx, 504 included, is an outage to the engine; on submit it may still have created the task.
+    if (status >= 500) return 'unavailable';
+    return undefined;
+  },
+};
