@@ -27,7 +27,7 @@ export interface ModelSpec {
   supportsEndImage: boolean;
   /** Typical wall time from submit to finished video, from the provider's page. */
   expectedRunSeconds: number;
-  /** Largest input image the provider's storage takes. */
+  /** Largest input image we upload: WaveSpeed's documented limit; fal has none, so ours bounds memory. */
   maxImageBytes: number;
   /** Flash models can stand in for each other when one provider is down. */
   flashFamily: boolean;

@@ -92,7 +92,8 @@ export function fromTooLarge(provider: ProviderId, error: ResponseTooLargeError)
     provider,
     message:
       error.declaredBytes !== undefined
-        ? `${provider} answered HTTP ${error.status} declaring ${error.declaredBytes} bytes, over our ${error.limitBytes}-byte cap`
+        ? `${provider} answered HTTP ${error.status} declaring ${error.declaredBytes} bytes, ` +
+          `over our ${error.limitBytes}-byte cap`
         : `${provider} answered HTTP ${error.status} with more than ${error.limitBytes} bytes`,
     status: error.status,
     cause: error,

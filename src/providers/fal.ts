@@ -1,5 +1,6 @@
 // The fal.ai provider: Luma Ray 2 Flash image-to-video over fal's queue API (submit, status,
 // result, cancel) and fal storage uploads. It never retries a call: the engine decides.
+// What it relies on about fal: docs/providers.md, "fal".
 import type { Http } from '../net/http.js';
 import { maxImageBytesFor } from './catalog.js';
 import { readResult, readStatus } from './fal/poll.js';
@@ -124,7 +125,8 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
     async cancel(ref, signal) {
       const res = await c.send({ method: 'PUT', url: urls(ref).cancelUrl }, signal);
       if (res.status >= 200 && res.status < 300) return;
-      // The HTTP codes for these two are a guess (§2.6); the status string is what fal documents.
+      // fal documents the status strings, not the HTTP codes that carry them (docs/providers.md,
+      // "fal cancel"): a 404 or either string means there is nothing left to cancel.
       const answer = cancelAnswer.safeParse(res.body);
       const said = answer.success ? answer.data.status : undefined;
       if (res.status === 404 || said === 'ALREADY_COMPLETED' || said === 'NOT_FOUND') return;

@@ -2,6 +2,7 @@
 // with the provider's auth headers, a deadline and the caller's signal; every failure leaves as a
 // ProviderError whose message never holds the key. What differs between providers (where an
 // error hides in a 2xx answer, which text names a balance problem) comes in as hooks.
+// docs/providers.md, "Shared behaviour", describes the rules.
 import {
   NetworkError,
   ResponseTooLargeError,

@@ -68,8 +68,8 @@ export function createWaveSpeedProvider(opts: WaveSpeedProviderOptions): VideoPr
       return readPrediction(c, res, ref.id);
     },
 
-    // WaveSpeed documents no cancel endpoint (none of the SDKs has one), so there is nothing to
-    // send; the task runs to its end and the engine ignores its result.
+    // WaveSpeed has no cancel endpoint (docs/providers.md, "WaveSpeed cancel"), so there is
+    // nothing to send; the task runs to its end and the engine ignores its result.
     cancel() {
       return Promise.resolve();
     },

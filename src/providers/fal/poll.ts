@@ -1,5 +1,6 @@
 // Reading fal's status and result answers into PollResults. A request's failure shows either
-// on its COMPLETED status (`error`/`error_type`) or, as fal documents it, in the result call.
+// on its COMPLETED status (`error`/`error_type`) or, as fal documents it, in the result call
+// (docs/providers.md, "fal status strings" and "fal result fetch").
 import type { HttpResponse } from '../../net/http.js';
 import { kindForStatus } from '../errors.js';
 import type { ProviderClient } from '../request.js';
@@ -15,8 +16,9 @@ export function readStatus(c: ProviderClient, res: HttpResponse): StatusOutcome 
     return { state: 'failed', error: c.error('protocol', 'fal status: request not found', { status: 404 }) };
   }
   if (res.status === 504 && res.headers['x-fal-request-timeout-type'] === 'user') {
-    // fal's start deadline for this request ran out: asking again cannot help, and the SDK does
-    // not retry it. Kind 'timeout' would read as retryable, so this is a final 'failed' error.
+    // fal's start deadline for this request ran out: asking again cannot help, and fal's own
+    // client does not retry it. Kind 'timeout' would read as retryable, so this is a final
+    // 'failed' error.
     throw c.httpError('status', res, { kind: 'failed' });
   }
   // 429, 5xx and the like: the engine polls again later (honouring retryAfterMs).
@@ -48,7 +50,8 @@ export function readStatus(c: ProviderClient, res: HttpResponse): StatusOutcome 
       }
       return { state: 'completed' };
     default:
-      // Only IN_QUEUE, IN_PROGRESS and COMPLETED exist (§2.4); anything else ends the job.
+      // Only IN_QUEUE, IN_PROGRESS and COMPLETED exist (docs/providers.md, "fal status strings");
+      // anything else ends the job.
       return {
         state: 'failed',
         error: c.error('protocol', `fal status: unknown status ${JSON.stringify(s.status).slice(0, 60)}`, {
@@ -65,7 +68,8 @@ export function readStatus(c: ProviderClient, res: HttpResponse): StatusOutcome 
  * and the next poll asks again.
  */
 export function readResult(c: ProviderClient, res: HttpResponse): PollResult {
-  // What result answers before the end is undocumented (§2.5); some report 202: not done yet.
+  // What result answers before the end is undocumented (docs/providers.md, "fal result fetch");
+  // some report 202: not done yet.
   if (res.status === 202) return { state: 'running' };
   if (res.status >= 200 && res.status < 300) {
     const parsed = resultAnswer.safeParse(res.body);

@@ -1,4 +1,4 @@
-// fal storage upload (protocols §2.9, the JS client's flow): ask for a signed URL with our key,
+// fal storage upload (docs/providers.md, "fal uploads"): ask for a signed URL with our key,
 // PUT the bytes there without it, and hand back the CDN URL fal's models accept.
 import type { ProviderClient } from '../request.js';
 import type { UploadInput } from '../types.js';

@@ -8,7 +8,7 @@ import type { VideoRequest } from '../types.js';
 
 export const FAL_DEFAULT_ENDPOINT = 'fal-ai/luma-dream-machine/ray-2-flash/image-to-video';
 
-/** The model input, as fal names it (protocols §2.11). Optional fields are sent only when set. */
+/** The model input, as fal names it (docs/providers.md, "fal submit"). Optional fields only when set. */
 export function toFalInput(req: VideoRequest): Record<string, unknown> {
   return {
     prompt: req.prompt,
@@ -39,7 +39,7 @@ export const submitAnswer = z.object({
 export const statusAnswer = z.object({
   status: z.string(),
   queue_position: position,
-  // Only the newest Python client reads these on COMPLETED; JS 1.10.1 ignores them (§2.4).
+  // Only the newest official client reads these on COMPLETED (docs/providers.md, "fal status strings").
   error: z.string().nullish().catch(undefined),
   error_type: z.string().nullish().catch(undefined),
 });
@@ -53,7 +53,7 @@ export const uploadTicket = z.object({
   file_url: z.url({ protocol: /^https?$/ }),
 });
 
-/** FastAPI-style `detail` (422) or a request error `{detail, error_type}` (§2.7). */
+/** FastAPI `detail` (422) or a request error `{detail, error_type}` (docs/providers.md, "fal errors"). */
 export const errorBody = z.object({
   detail: z
     .union([
@@ -113,11 +113,11 @@ export interface QueueUrls {
 /**
  * The queue URLs for a request. fal's submit answer carries them and fal says not to build
  * them; this is only for an answer (or a stored ref) without them. They use the owner and alias
- * only, never the endpoint's sub-path (§2.2).
+ * only, never the endpoint's sub-path (docs/providers.md, "fal queue URLs").
  */
 export function fallbackQueueUrls(queueUrl: string, endpoint: string, id: string): QueueUrls {
   const parts = endpoint.split('/').filter((p) => p !== '');
-  // 'workflows/…' and 'comfy/…' ids carry a namespace before owner and alias (parseEndpointId).
+  // 'workflows/…' and 'comfy/…' ids carry a namespace before owner and alias.
   const appParts = parts.slice(0, parts[0] === 'workflows' || parts[0] === 'comfy' ? 3 : 2);
   const base = `${queueUrl.replace(/\/+$/, '')}/${appParts.join('/')}/requests/${encodeURIComponent(id)}`;
   return { id, statusUrl: `${base}/status`, resultUrl: base, cancelUrl: `${base}/cancel` };

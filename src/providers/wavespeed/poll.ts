@@ -1,15 +1,16 @@
 // Reading WaveSpeed's prediction answers into PollResults: the status string drives the state,
-// and a failed task's own code says what kind of failure it was.
+// and a failed task's own code says what kind of failure it was (docs/providers.md,
+// "WaveSpeed status strings").
 import type { HttpResponse } from '../../net/http.js';
 import type { ProviderError, ProviderErrorKind } from '../errors.js';
 import type { ProviderClient } from '../request.js';
 import type { PollResult } from '../types.js';
 import { pollAnswer, type Prediction } from './wire.js';
 
-/** The SDK's terminal failure set; any other unknown status means "keep polling". */
+/** Terminal failures (docs/providers.md, "WaveSpeed status strings"); any other status: keep polling. */
 const FAILED_STATUSES = new Set(['failed', 'cancelled', 'timeout', 'deleted']);
 
-/** Task-level codes from WaveSpeed's error-code page; any other code is a plain 'failed'. */
+/** Task-level codes WaveSpeed documents; any other code is a plain 'failed'. */
 const TASK_CODE_KINDS: Partial<Record<number, ProviderErrorKind>> = {
   1200: 'moderation',
   1400: 'invalid_input',

@@ -1,6 +1,7 @@
 // Copies an input image into WaveSpeed's media storage. The current SDKs use a ticket
 // (POST /media/uploads, then PUT to a signed URL); the documented one-shot multipart
-// endpoint is the fallback when the ticket endpoint does not exist.
+// endpoint is the fallback when the ticket endpoint does not exist (docs/providers.md,
+// "WaveSpeed uploads").
 import { FormData, Response } from 'undici';
 import type { HttpResponse } from '../../net/http.js';
 import type { ProviderClient } from '../request.js';

@@ -1,6 +1,7 @@
 // WaveSpeed's wire format: the submit body we send, zod schemas for every answer we read, and
 // how its error answers are read. Schemas are deliberately loose (extra fields ignored, optional
-// ones nullish) because several shapes are not documented; only the fields we act on are required.
+// ones nullish) because several shapes are unconfirmed (docs/providers.md, "WaveSpeed"); only the
+// fields we act on are required.
 import { z } from 'zod';
 import type { HttpResponse } from '../../net/http.js';
 import { ProviderError } from '../errors.js';
@@ -13,7 +14,7 @@ export interface SubmitBody {
   image: string;
   prompt: string;
   size: (typeof SIZE_FOR_ASPECT)[keyof typeof SIZE_FOR_ASPECT];
-  /** The current docs type it as an integer; an older page said string. We send the integer. */
+  /** An integer (docs/providers.md, "WaveSpeed submit"): one older page said string. */
   duration: 5 | 10;
 }
 
@@ -60,7 +61,10 @@ export const uploadTicketAnswer = z.object({
 
 export const uploadBinaryAnswer = z.object({ data: z.object({ download_url: z.string().min(1) }) });
 
-/** Error bodies: the `{code,message,data}` envelope (MCP server) or a bare `{error}` (base64 docs). */
+/**
+ * Error bodies (docs/providers.md, "WaveSpeed errors"): the `{code,message,data}` envelope, a
+ * bare `{error}` string or `{error: {message}}`, or `{detail}`.
+ */
 const errorBody = z.union([
   z.object({ message: z.string().min(1), error_code: z.union([z.string(), z.number()]).optional() }),
   z.object({ error: z.string().min(1) }).transform((b) => ({ message: b.error, error_code: undefined })),
