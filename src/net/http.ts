@@ -1,6 +1,7 @@
 // The one function every outgoing HTTP call goes through: a shared keep-alive dispatcher,
-// a timeout on every request, the caller's AbortSignal, and network failures sorted into
-// "certainly not delivered" (connection refused) versus "may have been delivered".
+// a timeout on every request, the caller's AbortSignal, a cap on every body read, and network
+// failures sorted into "certainly not delivered" (connection refused) versus "may have been
+// delivered".
 import { Agent, request, type Dispatcher } from 'undici';
 
 export interface HttpRequest {
@@ -10,6 +11,8 @@ export interface HttpRequest {
   body?: string | Uint8Array;
   /** Whole-request deadline; defaults to 30 s. */
   timeoutMs?: number;
+  /** Largest body we read before giving up; defaults to 1 MiB (any provider JSON answer fits). */
+  maxBodyBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -35,6 +38,28 @@ export class NetworkError extends Error {
   }
 }
 
+/** An answer whose body is over the request's `maxBodyBytes`: declared so, or seen while reading. */
+export class ResponseTooLargeError extends Error {
+  override readonly name = 'ResponseTooLargeError';
+  readonly status: number;
+  readonly limitBytes: number;
+  /** True when `content-length` said so and no byte of the body was read. */
+  readonly declared: boolean;
+  readonly declaredBytes: number | undefined;
+
+  constructor(opts: { status: number; limitBytes: number; declaredBytes?: number }) {
+    super(
+      opts.declaredBytes !== undefined
+        ? `response declares ${opts.declaredBytes} bytes, over the ${opts.limitBytes}-byte cap`
+        : `response body is more than ${opts.limitBytes} bytes`,
+    );
+    this.status = opts.status;
+    this.limitBytes = opts.limitBytes;
+    this.declared = opts.declaredBytes !== undefined;
+    this.declaredBytes = opts.declaredBytes;
+  }
+}
+
 export interface Http {
   send(req: HttpRequest): Promise<HttpResponse>;
   /** The dispatcher, for callers that stream (downloads). */
@@ -44,6 +69,7 @@ export interface Http {
 
 export const HTTP_DEFAULTS = {
   timeoutMs: 30_000,
+  maxBodyBytes: 1024 * 1024,
   keepAliveTimeoutMs: 30_000,
   connections: 64,
 } as const;
@@ -65,10 +91,12 @@ export function createHttp(options: { dispatcher?: Dispatcher } = {}): Http {
         signal,
         dispatcher,
       });
-      const text = await res.body.text();
-      return { status: res.statusCode, headers: flattenHeaders(res.headers), body: parseBody(text), text };
+      const headers = flattenHeaders(res.headers);
+      const text = await readCapped(res, headers, req.maxBodyBytes ?? HTTP_DEFAULTS.maxBodyBytes);
+      return { status: res.statusCode, headers, body: parseBody(text), text };
     } catch (error) {
       if (req.signal?.aborted) throw req.signal.reason ?? error;
+      if (error instanceof ResponseTooLargeError) throw error;
       throw toNetworkError(error, timeout.aborted, timeoutMs);
     }
   }
@@ -78,6 +106,32 @@ export function createHttp(options: { dispatcher?: Dispatcher } = {}): Http {
     dispatcher,
     close: () => dispatcher.close(),
   };
+}
+
+/** Reads the body as UTF-8 text, never holding more than `limit` bytes of it. */
+async function readCapped(
+  res: Dispatcher.ResponseData,
+  headers: Record<string, string>,
+  limit: number,
+): Promise<string> {
+  // Destroying an undici body emits 'error'; with no listener that would crash the process.
+  const abandon = () => res.body.on('error', () => undefined).destroy();
+  const declared = Number(headers['content-length']);
+  if (headers['content-length'] !== undefined && Number.isFinite(declared) && declared > limit) {
+    abandon();
+    throw new ResponseTooLargeError({ status: res.statusCode, limitBytes: limit, declaredBytes: declared });
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) {
+      abandon();
+      throw new ResponseTooLargeError({ status: res.statusCode, limitBytes: limit });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
 }
 
 export function flattenHeaders(

@@ -27,7 +27,7 @@ export interface ModelSpec {
   supportsEndImage: boolean;
   /** Typical wall time from submit to finished video, from the provider's page. */
   expectedRunSeconds: number;
-  /** Largest input image the provider's storage takes. */
+  /** Largest input image we upload: WaveSpeed's documented limit; fal has none, so ours bounds memory. */
   maxImageBytes: number;
   /** Flash models can stand in for each other when one provider is down. */
   flashFamily: boolean;
@@ -87,6 +87,16 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
     price: (o) => 4 * falDurationSeconds(o.durationSeconds) * RESOLUTION_FACTOR[o.resolution ?? '540p'],
   },
 };
+
+/**
+ * The image cap for a provider's endpoint: its catalogue entry's, or for an endpoint the
+ * catalogue does not list, the smallest cap among that provider's models.
+ */
+export function maxImageBytesFor(provider: ProviderId, endpoint: string): number {
+  const models = Object.values(MODELS).filter((m) => m.provider === provider);
+  const spec = models.find((m) => m.endpoint === endpoint);
+  return spec?.maxImageBytes ?? Math.min(...models.map((m) => m.maxImageBytes));
+}
 
 export function isModelId(value: string): value is ModelId {
   return (MODEL_IDS as readonly string[]).includes(value);

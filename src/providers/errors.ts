@@ -1,6 +1,6 @@
 // Typed provider failures. Retry and failover decisions read `kind`, `retryable` and
 // `notAccepted`, never the message text.
-import type { NetworkError } from '../net/http.js';
+import type { NetworkError, ResponseTooLargeError } from '../net/http.js';
 import type { ProviderId } from './types.js';
 
 export type ProviderErrorKind =
@@ -81,6 +81,21 @@ export function fromNetworkError(provider: ProviderId, error: NetworkError): Pro
     provider,
     message: error.message,
     notAccepted: error.refused,
+    cause: error,
+  });
+}
+
+/** An answer too big to be one of the provider's JSON answers: we cannot read it, asking again won't help. */
+export function fromTooLarge(provider: ProviderId, error: ResponseTooLargeError): ProviderError {
+  return new ProviderError({
+    kind: 'protocol',
+    provider,
+    message:
+      error.declaredBytes !== undefined
+        ? `${provider} answered HTTP ${error.status} declaring ${error.declaredBytes} bytes, ` +
+          `over our ${error.limitBytes}-byte cap`
+        : `${provider} answered HTTP ${error.status} with more than ${error.limitBytes} bytes`,
+    status: error.status,
     cause: error,
   });
 }

@@ -1,19 +1,21 @@
 // The fal.ai provider: Luma Ray 2 Flash image-to-video over fal's queue API (submit, status,
-// result, cancel) and fal storage uploads. One HTTP call per method; the engine owns retries.
-import type { Http, HttpRequest, HttpResponse } from '../net/http.js';
-import { ProviderError } from './errors.js';
-import { createRedactor, errorFromResponse, rethrowTransport } from './fal/errors.js';
+// result, cancel) and fal storage uploads. It never retries a call: the engine decides.
+// What it relies on about fal: docs/providers.md, "fal".
+import type { Http } from '../net/http.js';
+import { maxImageBytesFor } from './catalog.js';
 import { readResult, readStatus } from './fal/poll.js';
 import { uploadToFal } from './fal/upload.js';
 import {
   FAL_DEFAULT_ENDPOINT,
   cancelAnswer,
+  falHooks,
   fallbackQueueUrls,
   submitAnswer,
   toFalInput,
   withQuery,
   type QueueUrls,
 } from './fal/wire.js';
+import { createProviderClient } from './request.js';
 import type { ProviderJobRef, VideoProvider } from './types.js';
 
 export interface FalProviderOptions {
@@ -27,6 +29,8 @@ export interface FalProviderOptions {
   endpoint?: string;
   /** Deadline for each HTTP call; defaults to 30 s. */
   requestTimeoutMs?: number;
+  /** Largest image upload() takes; defaults to the catalogue's cap for the endpoint. */
+  maxImageBytes?: number;
 }
 
 export const FAL_DEFAULTS = {
@@ -38,18 +42,16 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
   const endpoint = opts.endpoint ?? FAL_DEFAULTS.endpoint;
   const queueBase = opts.queueUrl.replace(/\/+$/, '');
   const storageBase = opts.storageUrl.replace(/\/+$/, '');
-  const timeoutMs = opts.requestTimeoutMs ?? FAL_DEFAULTS.requestTimeoutMs;
-  const redact = createRedactor(opts.apiKey);
-  const auth = { Authorization: `Key ${opts.apiKey}`, Accept: 'application/json' };
-  const jsonAuth = { ...auth, 'Content-Type': 'application/json' };
-
-  async function send(req: Omit<HttpRequest, 'timeoutMs'>): Promise<HttpResponse> {
-    try {
-      return await opts.http.send({ ...req, timeoutMs });
-    } catch (error) {
-      return rethrowTransport(error);
-    }
-  }
+  const maxImageBytes = opts.maxImageBytes ?? maxImageBytesFor('fal', endpoint);
+  const c = createProviderClient({
+    provider: 'fal',
+    label: 'fal',
+    http: opts.http,
+    apiKey: opts.apiKey,
+    authHeaders: { Authorization: `Key ${opts.apiKey}`, Accept: 'application/json' },
+    timeoutMs: opts.requestTimeoutMs ?? FAL_DEFAULTS.requestTimeoutMs,
+    hooks: falHooks,
+  });
 
   /** A ref stored before fal's URLs were kept (or from an answer without them) still works. */
   const queueOrigin = new URL(queueBase).origin;
@@ -78,31 +80,26 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
     endpoint,
 
     async submit(request, signal) {
-      const res = await send({
-        method: 'POST',
-        url: `${queueBase}/${endpoint}`,
-        headers: jsonAuth,
-        body: JSON.stringify(toFalInput(request)),
-        ...(signal && { signal }),
-      });
+      const res = await c.send(
+        {
+          method: 'POST',
+          url: `${queueBase}/${endpoint}`,
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(toFalInput(request)),
+        },
+        signal,
+      );
       if (res.status < 200 || res.status >= 300) {
-        // Only a 429 proves fal took nothing; after a 5xx the request may exist (and be billed).
-        const kind = res.status >= 500 ? 'unavailable' : undefined;
-        throw errorFromResponse('submit', res, redact, {
-          notAccepted: res.status === 429,
-          ...(kind && { kind }),
-        });
+        // Only a 429 proves fal took nothing; after a 5xx (504 included) the request may exist
+        // (and be billed), so every 5xx is an outage rather than a timeout to ask again about.
+        throw c.httpError('submit', res, res.status >= 500 ? { kind: 'unavailable' } : {});
       }
       const parsed = submitAnswer.safeParse(res.body);
       if (!parsed.success) {
-        throw new ProviderError({
-          kind: 'protocol',
-          provider: 'fal',
+        const requestId = res.headers['x-fal-request-id'];
+        throw c.error('protocol', 'fal submit: answer without a request_id', {
           status: res.status,
-          message: 'fal submit: answer without a request_id',
-          ...(res.headers['x-fal-request-id'] !== undefined && {
-            requestId: res.headers['x-fal-request-id'],
-          }),
+          ...(requestId !== undefined && { requestId }),
         });
       }
       const a = parsed.data;
@@ -118,34 +115,24 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
 
     async poll(ref, signal) {
       const u = urls(ref);
-      const withSignal = signal ? { signal } : {};
-      const status = await send({
-        method: 'GET',
-        url: withQuery(u.statusUrl, 'logs', '0'),
-        headers: auth,
-        ...withSignal,
-      });
-      const outcome = readStatus(status, redact);
+      const status = await c.send({ method: 'GET', url: withQuery(u.statusUrl, 'logs', '0') }, signal);
+      const outcome = readStatus(c, status);
       if (outcome.state !== 'completed') return outcome;
-      const result = await send({ method: 'GET', url: u.resultUrl, headers: auth, ...withSignal });
-      return readResult(result, redact);
+      const result = await c.send({ method: 'GET', url: u.resultUrl }, signal);
+      return readResult(c, result);
     },
 
     async cancel(ref, signal) {
-      const res = await send({
-        method: 'PUT',
-        url: urls(ref).cancelUrl,
-        headers: auth,
-        ...(signal && { signal }),
-      });
+      const res = await c.send({ method: 'PUT', url: urls(ref).cancelUrl }, signal);
       if (res.status >= 200 && res.status < 300) return;
-      // The HTTP codes for these two are a guess (§2.6); the status string is what fal documents.
+      // fal documents the status strings, not the HTTP codes that carry them (docs/providers.md,
+      // "fal cancel"): a 404 or either string means there is nothing left to cancel.
       const answer = cancelAnswer.safeParse(res.body);
       const said = answer.success ? answer.data.status : undefined;
       if (res.status === 404 || said === 'ALREADY_COMPLETED' || said === 'NOT_FOUND') return;
-      throw errorFromResponse('cancel', res, redact);
+      throw c.httpError('cancel', res, { notAccepted: false });
     },
 
-    upload: (input, signal) => uploadToFal({ send, storageBase, jsonAuth, redact }, input, signal),
+    upload: (input, signal) => uploadToFal(c, { storageBase, maxImageBytes }, input, signal),
   };
 }

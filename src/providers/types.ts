@@ -46,7 +46,10 @@ export interface VideoProvider {
   readonly endpoint: string;
   /** Sends the paid request once. Throws ProviderError; `notAccepted` says whether a retry is safe. */
   submit(request: VideoRequest, signal?: AbortSignal): Promise<ProviderJobRef>;
-  /** One status request. Throws ProviderError for transport and HTTP failures (retryable ones flagged). */
+  /**
+   * One status check (for fal, the status call and, once COMPLETED, the result call). Throws
+   * ProviderError for transport and HTTP failures that say nothing final (retryable ones flagged).
+   */
   poll(ref: ProviderJobRef, signal?: AbortSignal): Promise<PollResult>;
   /** Best effort; resolves when the provider has taken note, or the job was already finished. */
   cancel(ref: ProviderJobRef, signal?: AbortSignal): Promise<void>;

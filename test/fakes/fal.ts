@@ -14,6 +14,9 @@ export type StatusFault =
   | { status: number; retryAfter?: number | string; userTimeout?: boolean }
   | { reset: true }
   | { delayMs: number };
+/** A result-call fault; without `body` the answer carries no fal error type, like a passing proxy's. */
+export type ResultFault =
+  { status: number; retryAfter?: number | string; body?: unknown } | { reset: true } | { delayMs: number };
 export type SubmitFault =
   | { status: number; createTask?: boolean; retryAfter?: number; body?: unknown }
   | { reset: true; createTask?: boolean }
@@ -47,6 +50,8 @@ export interface FakeFal {
   uploads: UploadRecord[];
   failStatus(...faults: StatusFault[]): void;
   failSubmit(fault: SubmitFault): void;
+  /** Faults for the next result calls, one each, after the request is COMPLETED or not. */
+  failResult(...faults: ResultFault[]): void;
   /** Applies to the next created request; several calls before it are merged. */
   nextOutcome(outcome: FakeOutcome): void;
   /** Keeps a request IN_PROGRESS until released; without an id, the next created request. */
@@ -74,6 +79,7 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
   const jobs = new Map<string, FakeRequest>();
   const statusFaults: StatusFault[] = [];
   const submitFaults: SubmitFault[] = [];
+  const resultFaults: ResultFault[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let plan: Plan = {};
   let holdNext = false;
@@ -90,6 +96,7 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
     uploads: [],
     failStatus: (...faults) => void statusFaults.push(...faults),
     failSubmit: (fault) => void submitFaults.push(fault),
+    failResult: (...faults) => void resultFaults.push(...faults),
     nextOutcome: (outcome) => void (plan = mergeOutcome(plan, outcome)),
     hold(id) {
       if (id === undefined) holdNext = true;
@@ -224,9 +231,17 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
     );
   }
 
-  function result(res: ServerResponse, id: string): void {
+  async function result(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     const fetch: FakeFal['resultFetches'][number] = { id, at: Date.now(), answered: 0 };
     fake.resultFetches.push(fetch);
+    const fault = resultFaults.shift();
+    if (fault && 'delayMs' in fault) await sleep(fault.delayMs);
+    else if (fault && 'reset' in fault) return void req.socket.destroy();
+    else if (fault) {
+      const a = faultAnswer(fault.status, fault.retryAfter, fault.body ?? 'Bad Gateway');
+      fetch.answered = a.status;
+      return answer(res, a);
+    }
     const job = jobs.get(id);
     const a: HttpAnswer = !job
       ? { status: 404, body: { detail: 'Request not found' } }
@@ -277,7 +292,7 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
     const tail = queued[2];
     if (tail === '/status' && method === 'GET') return status(req, res, id, url.searchParams.get('logs'));
     if (tail === '/cancel' && method === 'PUT') return cancel(res, id);
-    if (tail === undefined && method === 'GET') return result(res, id);
+    if (tail === undefined && method === 'GET') return result(req, res, id);
     answer(res, { status: 405, body: { detail: 'Method Not Allowed' } });
   }
 

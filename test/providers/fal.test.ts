@@ -315,6 +315,77 @@ describe('fal poll', () => {
     expect(err.message).toContain('Internal server error');
   });
 
+  it('a passing 5xx, 429, timeout or reset on the result call throws retryable, and the next poll gets the video', async () => {
+    const { fake, fal } = await setup({ runMs: 20 }, { requestTimeoutMs: 300 });
+    const ref = await fal.submit(REQUEST);
+    fake.failResult(
+      { status: 502, retryAfter: 2 },
+      { status: 503 },
+      { status: 500 },
+      { status: 504 },
+      { status: 429, retryAfter: '1' },
+      { reset: true },
+      { delayMs: 1_000 },
+    );
+    expect(await pollUntil(fal, ref, ['succeeded', 'failed']).catch((e: unknown) => e)).toMatchObject({
+      kind: 'unavailable',
+      status: 502,
+      retryAfterMs: 2000,
+      retryable: true,
+    });
+    expect(await rejection(fal.poll(ref))).toMatchObject({
+      kind: 'unavailable',
+      status: 503,
+      retryable: true,
+    });
+    expect(await rejection(fal.poll(ref))).toMatchObject({
+      kind: 'unavailable',
+      status: 500,
+      retryable: true,
+    });
+    expect(await rejection(fal.poll(ref))).toMatchObject({ kind: 'timeout', status: 504, retryable: true });
+    expect(await rejection(fal.poll(ref))).toMatchObject({
+      kind: 'rate_limited',
+      status: 429,
+      retryAfterMs: 1000,
+      retryable: true,
+    });
+    expect(await rejection(fal.poll(ref))).toMatchObject({ kind: 'network', retryable: true });
+    expect(await rejection(fal.poll(ref))).toMatchObject({ kind: 'timeout', retryable: true });
+
+    expect(await fal.poll(ref)).toStrictEqual({
+      state: 'succeeded',
+      videoUrl: `${fake.queueUrl}/files/${ref.id}.mp4`,
+      nsfw: false,
+    });
+    const answered = fake.resultFetches.map((f) => f.answered);
+    expect(answered).toHaveLength(8);
+    expect(answered.slice(0, 6)).toStrictEqual([502, 503, 500, 504, 429, 0]);
+    expect(answered.at(-1)).toBe(200);
+  });
+
+  it('a 5xx result naming a fal error type stays final', async () => {
+    const { fake, fal } = await setup({ runMs: 20 });
+    const ref = await fal.submit(REQUEST);
+    fake.failResult({ status: 503, body: { detail: 'No runner', error_type: 'runner_disconnected' } });
+    const err = failure(await pollUntil(fal, ref, ['succeeded', 'failed']));
+    expect(err).toMatchObject({ status: 503, code: 'runner_disconnected' });
+    expect(fake.resultFetches).toHaveLength(1);
+  });
+
+  it('a result over the body cap is a protocol error, not retried', async () => {
+    const { fake, fal } = await setup({ runMs: 20 });
+    const ref = await fal.submit(REQUEST);
+    fake.failResult({
+      status: 200,
+      body: { video: { url: `https://cdn.example/${'x'.repeat(2 * 1024 * 1024)}` } },
+    });
+    const error = await pollUntil(fal, ref, ['succeeded', 'failed']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ kind: 'protocol', status: 200, retryable: false });
+    expect((error as ProviderError).message).toContain('1048576');
+  });
+
   it('content_policy_violation is moderation, in the result or on the COMPLETED status', async () => {
     const { fake, fal } = await setup({ runMs: 20 });
     fake.nextOutcome({ result422: { type: 'content_policy_violation', msg: 'flagged' } });

@@ -339,6 +339,14 @@ describe('poll', () => {
     expect(fake.polls.map((p) => p.answered)).toStrictEqual([502, 429, 0, 200]);
   });
 
+  it('an answer over the body cap is a protocol error, not retried', async () => {
+    await setup();
+    fake.failPolls({ status: 200, body: { code: 200, data: { status: 'x'.repeat(2 * 1024 * 1024) } } });
+    const error = await rejection(provider.poll({ id: 'x' }));
+    expect(error).toMatchObject({ kind: 'protocol', status: 200, retryable: false, notAccepted: false });
+    expect(error.message).toContain('1048576');
+  });
+
   it('keeps a held task processing until released', async () => {
     await setup({ queuedMs: 0, runMs: 10 });
     fake.hold();

@@ -1,61 +1,48 @@
-// fal storage upload (protocols §2.9, the JS client's flow): ask for a signed URL with our key,
+// fal storage upload (docs/providers.md, "fal uploads"): ask for a signed URL with our key,
 // PUT the bytes there without it, and hand back the CDN URL fal's models accept.
-import type { HttpRequest, HttpResponse } from '../../net/http.js';
-import { ProviderError } from '../errors.js';
+import type { ProviderClient } from '../request.js';
 import type { UploadInput } from '../types.js';
-import { errorFromResponse } from './errors.js';
 import { uploadTicket } from './wire.js';
 
-/** fal documents no limit; ours bounds the memory one upload can hold. */
-export const FAL_MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
-
-export interface FalUploadDeps {
-  send: (req: Omit<HttpRequest, 'timeoutMs'>) => Promise<HttpResponse>;
-  storageBase: string;
-  /** Headers with our key, for the initiate call only. */
-  jsonAuth: Record<string, string>;
-  redact: (message: string) => string;
-}
-
 export async function uploadToFal(
-  deps: FalUploadDeps,
+  c: ProviderClient,
+  opts: { storageBase: string; maxImageBytes: number },
   input: UploadInput,
   signal?: AbortSignal,
 ): Promise<string> {
-  if (input.bytes.byteLength > FAL_MAX_UPLOAD_BYTES) {
-    throw new ProviderError({
-      kind: 'invalid_input',
-      provider: 'fal',
-      message: `fal upload: ${input.bytes.byteLength} bytes is over the ${FAL_MAX_UPLOAD_BYTES}-byte limit`,
-    });
+  if (input.bytes.byteLength > opts.maxImageBytes) {
+    throw c.error(
+      'invalid_input',
+      `fal upload: ${input.bytes.byteLength} bytes is over the ${opts.maxImageBytes}-byte limit`,
+    );
   }
-  const withSignal = signal ? { signal } : {};
-  const initiate = await deps.send({
-    method: 'POST',
-    url: `${deps.storageBase}/storage/upload/initiate?storage_type=fal-cdn-v3`,
-    headers: deps.jsonAuth,
-    body: JSON.stringify({ content_type: input.contentType, file_name: input.filename }),
-    ...withSignal,
-  });
-  if (initiate.status < 200 || initiate.status >= 300)
-    throw errorFromResponse('upload', initiate, deps.redact);
+  const initiate = await c.send(
+    {
+      method: 'POST',
+      url: `${opts.storageBase}/storage/upload/initiate?storage_type=fal-cdn-v3`,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ content_type: input.contentType, file_name: input.filename }),
+    },
+    signal,
+  );
+  if (initiate.status < 200 || initiate.status >= 300) throw c.httpError('upload', initiate);
   const ticket = uploadTicket.safeParse(initiate.body);
   if (!ticket.success) {
-    throw new ProviderError({
-      kind: 'protocol',
-      provider: 'fal',
+    throw c.error('protocol', 'fal upload: answer without upload_url and file_url', {
       status: initiate.status,
-      message: 'fal upload: answer without upload_url and file_url',
     });
   }
   // The signed URL is its own credential: our key must not travel to the storage bucket.
-  const put = await deps.send({
-    method: 'PUT',
-    url: ticket.data.upload_url,
-    headers: { 'Content-Type': input.contentType },
-    body: input.bytes,
-    ...withSignal,
-  });
-  if (put.status < 200 || put.status >= 300) throw errorFromResponse('upload', put, deps.redact);
+  const put = await c.send(
+    {
+      method: 'PUT',
+      url: ticket.data.upload_url,
+      headers: { 'Content-Type': input.contentType },
+      body: input.bytes,
+      auth: false,
+    },
+    signal,
+  );
+  if (put.status < 200 || put.status >= 300) throw c.httpError('upload', put);
   return ticket.data.file_url;
 }

@@ -1,20 +1,25 @@
 // Copies an input image into WaveSpeed's media storage. The current SDKs use a ticket
 // (POST /media/uploads, then PUT to a signed URL); the documented one-shot multipart
-// endpoint is the fallback when the ticket endpoint does not exist.
+// endpoint is the fallback when the ticket endpoint does not exist (docs/providers.md,
+// "WaveSpeed uploads").
 import { FormData, Response } from 'undici';
 import type { HttpResponse } from '../../net/http.js';
+import type { ProviderClient } from '../request.js';
 import type { UploadInput } from '../types.js';
-import type { Transport } from './transport.js';
-import { MAX_IMAGE_BYTES, uploadBinaryAnswer, uploadTicketAnswer } from './wire.js';
+import { uploadBinaryAnswer, uploadTicketAnswer } from './wire.js';
 
 export async function uploadImage(
-  t: Transport,
-  baseUrl: string,
+  t: ProviderClient,
+  opts: { baseUrl: string; maxImageBytes: number },
   input: UploadInput,
   signal?: AbortSignal,
 ): Promise<string> {
-  if (input.bytes.byteLength > MAX_IMAGE_BYTES) {
-    throw t.error('invalid_input', `image is ${input.bytes.byteLength} bytes; WaveSpeed takes at most 20 MB`);
+  const { baseUrl } = opts;
+  if (input.bytes.byteLength > opts.maxImageBytes) {
+    throw t.error(
+      'invalid_input',
+      `image is ${input.bytes.byteLength} bytes; WaveSpeed takes at most ${opts.maxImageBytes} bytes`,
+    );
   }
   const ticketRes = await t.send(
     {
@@ -31,7 +36,7 @@ export async function uploadImage(
   );
   if (ticketRes.status === 404 || ticketRes.status === 405) return uploadBinary(t, baseUrl, input, signal);
   const failed = t.failureStatus(ticketRes);
-  if (failed !== undefined) throw t.httpError('upload ticket', ticketRes, failed);
+  if (failed !== undefined) throw t.httpError('upload ticket', ticketRes, { status: failed });
 
   const ticket = uploadTicketAnswer.safeParse(ticketRes.body);
   if (!ticket.success) throw t.error('protocol', 'WaveSpeed upload ticket had no download_url or upload.url');
@@ -43,16 +48,15 @@ export async function uploadImage(
 
   // The signed URL is its own credential: sending our key to the storage host would leak it.
   const putRes = await t.send(
-    { method: 'PUT', url: upload.url, headers: { ...upload.headers }, body: input.bytes },
+    { method: 'PUT', url: upload.url, headers: { ...upload.headers }, body: input.bytes, auth: false },
     signal,
-    { auth: false },
   );
   if (putRes.status < 200 || putRes.status >= 300) throw storageError(t, putRes);
   return downloadUrl;
 }
 
 async function uploadBinary(
-  t: Transport,
+  t: ProviderClient,
   baseUrl: string,
   input: UploadInput,
   signal?: AbortSignal,
@@ -73,14 +77,14 @@ async function uploadBinary(
     signal,
   );
   const failed = t.failureStatus(res);
-  if (failed !== undefined) throw t.httpError('binary upload', res, failed);
+  if (failed !== undefined) throw t.httpError('binary upload', res, { status: failed });
   const parsed = uploadBinaryAnswer.safeParse(res.body);
   if (!parsed.success) throw t.error('protocol', 'WaveSpeed binary upload answer had no download_url');
   return parsed.data.data.download_url;
 }
 
 /** The storage host is not WaveSpeed's API: its 401/403 mean an expired signature, not our key. */
-function storageError(t: Transport, res: HttpResponse) {
+function storageError(t: ProviderClient, res: HttpResponse) {
   const kind =
     res.status === 429
       ? 'rate_limited'

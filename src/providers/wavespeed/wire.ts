@@ -1,14 +1,12 @@
-// WaveSpeed's wire format: the submit body we send and zod schemas for every answer we read.
-// Schemas are deliberately loose (extra fields ignored, optional ones nullish) because the
-// protocol notes mark several shapes as guesses; only the fields we act on are required.
+// WaveSpeed's wire format: the submit body we send, zod schemas for every answer we read, and
+// how its error answers are read. Schemas are deliberately loose (extra fields ignored, optional
+// ones nullish) because several shapes are unconfirmed (docs/providers.md, "WaveSpeed"); only the
+// fields we act on are required.
 import { z } from 'zod';
+import type { HttpResponse } from '../../net/http.js';
 import { ProviderError } from '../errors.js';
+import type { ProviderHooks } from '../request.js';
 import type { VideoRequest } from '../types.js';
-
-export type WaveSpeedEndpoint = 'luma/ray-2-flash-i2v' | 'luma/ray-2-i2v';
-
-/** WaveSpeed's documented upload limit for images (also `maxImageBytes` in the catalogue). */
-export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 
 const SIZE_FOR_ASPECT = { '16:9': '1280*720', '9:16': '720*1280' } as const;
 
@@ -16,7 +14,7 @@ export interface SubmitBody {
   image: string;
   prompt: string;
   size: (typeof SIZE_FOR_ASPECT)[keyof typeof SIZE_FOR_ASPECT];
-  /** The current docs type it as an integer; an older page said string. We send the integer. */
+  /** An integer (docs/providers.md, "WaveSpeed submit"): one older page said string. */
   duration: 5 | 10;
 }
 
@@ -63,7 +61,10 @@ export const uploadTicketAnswer = z.object({
 
 export const uploadBinaryAnswer = z.object({ data: z.object({ download_url: z.string().min(1) }) });
 
-/** Error bodies: the `{code,message,data}` envelope (MCP server) or a bare `{error}` (base64 docs). */
+/**
+ * Error bodies (docs/providers.md, "WaveSpeed errors"): the `{code,message,data}` envelope, a
+ * bare `{error}` string or `{error: {message}}`, or `{detail}`.
+ */
 const errorBody = z.union([
   z.object({ message: z.string().min(1), error_code: z.union([z.string(), z.number()]).optional() }),
   z.object({ error: z.string().min(1) }).transform((b) => ({ message: b.error, error_code: undefined })),
@@ -90,3 +91,23 @@ export function envelopeFailureCode(body: unknown): number | undefined {
   const parsed = z.object({ code: z.number(), data: z.null().optional() }).safeParse(body);
   return parsed.success && parsed.data.code >= 400 ? parsed.data.code : undefined;
 }
+
+/** WaveSpeed's departures from the shared error handling. */
+export const waveSpeedHooks: ProviderHooks = {
+  readError: (res: HttpResponse) => readErrorBody(res.body),
+  envelopeStatus: (res: HttpResponse) => envelopeFailureCode(res.body),
+  kindFor(status, info) {
+    // WaveSpeed documents "insufficient credits" without a status code, so on a 4xx the text is
+    // the only signal we have. This is the one place we match message text.
+    if (
+      status !== 429 &&
+      status >= 400 &&
+      status < 500 &&
+      /insufficient|balance|credit/i.test(info.message ?? '')
+    )
+      return 'balance';
+    // Every 5xx, 504 included, is an outage to the engine; on submit it may still have created the task.
+    if (status >= 500) return 'unavailable';
+    return undefined;
+  },
+};
