@@ -78,9 +78,10 @@ async function uploadOne(
       log.warn({ err: error.toLog(), retryInMs: inMs }, 'upload failed; retrying');
       return { ok: false, retryInMs: inMs };
     }
-    // Storage keeps refusing, or is missing (uploads are optional, docs/providers.md): the source
-    // URL answered moments ago, so submit it as is. The job then has no provider copy, which is
-    // what a rerun checks before it trusts the source URL again.
+    // Storage keeps refusing, or is missing: uploads are optional (docs/providers.md,
+    // "WaveSpeed uploads" and "fal uploads"), and the source URL answered moments ago, so submit
+    // it as is. The job then has no provider copy, which is what a rerun checks before it trusts
+    // the source URL again.
     log.warn(
       { err: error.toLog(), provider: provider.provider },
       'upload refused; submitting the source URL',

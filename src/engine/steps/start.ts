@@ -1,7 +1,8 @@
 // Starting a job (`accepted`): check the hold, open the status message, put the input images in
 // the provider's storage, then the one paid submit. A submit is retried only when the provider
 // proved it did not take it, and moved to the other provider's Flash model when its own is down.
-// `submitting` found at start is the one window no store can close (`lostSubmit`).
+// `submitting` found at start is the one window no store can close (`lostSubmit`). Which answers
+// prove a submit was not taken: docs/providers.md, "Proof a submit was not taken".
 import { MODELS } from '../../providers/catalog.js';
 import { ProviderError } from '../../providers/errors.js';
 import type { VideoRequest } from '../../providers/types.js';
