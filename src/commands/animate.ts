@@ -1,6 +1,8 @@
 // /animate: validates the request, quotes the price, hands it to the engine. Refusals are
 // ephemeral and charge nothing; an accepted job continues in the channel with the bot token.
 import { MessageFlags, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
+import { followUpsFor } from '../discord/followups.js';
+import { assertCanPost } from '../discord/permissions.js';
 import type { JobRequest } from '../engine/engine.js';
 import { Refusal } from '../failures.js';
 import { MODELS, type ModelId } from '../providers/catalog.js';
@@ -15,6 +17,7 @@ export const animate = {
 
   async execute(interaction: ChatInputCommandInteraction, deps: CommandDeps) {
     // Refusals that need no I/O answer at once, before the deferral.
+    assertCanPost(interaction);
     const request = readAnimateOptions(interaction, deps.defaultModel);
     if (!deps.engine.available(request.model)) throw unavailable(request.model);
     const price = deps.engine.price(request);
@@ -51,6 +54,7 @@ export const animate = {
       if (result.code === 'insufficient_credits') throw insufficient(result.price, result.balance);
       throw unavailable(request.model);
     }
+    followUpsFor(interaction.client).remember(result.job.id, interaction);
     const queued = result.job.state === 'waiting' ? ' It will start when your other jobs finish.' : '';
     // The job is accepted and charged from here on: a failed confirmation is only logged (the
     // generic error reply would wrongly say nothing was charged).

@@ -27,7 +27,10 @@ export interface Delivery {
   openStatus(job: JobRecord): Promise<StatusPlace>;
   /** Edits the status message to show where the job is; called sparingly. */
   showStatus(job: JobRecord, progress?: Progress): Promise<void>;
-  /** Posts the finished video where results go. Must be safe to call again after a crash. */
+  /**
+   * Posts the finished video where results go: the thread, else the channel, else a follow-up on
+   * the interaction, else a DM. Must be safe to call again after a crash.
+   */
   postResult(job: JobRecord, video: VideoOutput): Promise<{ messageId: string }>;
   /** Whether results for this job land in an age-restricted channel. */
   isAgeRestricted(job: JobRecord): Promise<boolean>;
@@ -35,7 +38,7 @@ export interface Delivery {
   findPost(job: JobRecord, kind: 'result' | 'failure'): Promise<string | undefined>;
   /** Invites reruns on a posted result (the bot's own 🔁); best effort. */
   offerRerun(job: JobRecord, messageId: string): Promise<void>;
-  /** Tells the member the job failed and was refunded. */
+  /** Tells the member the job failed and was refunded (in the same places as a result). */
   postFailure(job: JobRecord, text: string): Promise<void>;
   /** A private word to a member (a DM); resolves false when it could not be delivered. */
   tellPrivately(userId: string, text: string): Promise<boolean>;
