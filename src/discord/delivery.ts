@@ -17,6 +17,7 @@ import type { Delivery } from '../engine/delivery.js';
 import type { Logger } from '../logger.js';
 import type { JobRecord } from '../store/jobs.js';
 import { followUpsFor } from './followups.js';
+import { findAfter, snowflakeAt } from './history.js';
 import { isClosedToUs, isTooLarge, NotSendable } from './errors.js';
 import { RERUN_EMOJI } from './reactions.js';
 import { failureText, marker, resultText, statusText, threadName } from './text.js';
@@ -29,6 +30,9 @@ function threadExists(error: unknown): boolean {
 
 /** Message nonces are at most 25 characters; job ids are 14. */
 const nonce = (kind: 's' | 'r' | 'f', job: JobRecord) => `${kind}${job.id}`;
+
+/** How far before the job's creation a status message may carry an earlier timestamp (clock skew). */
+const STATUS_SEARCH_MARGIN_MS = 5 * 60_000;
 
 /** The mp4 as a Buffer over the same memory: no second copy of up to 100 MiB. */
 export function asBuffer(bytes: Uint8Array): Buffer {
@@ -114,10 +118,28 @@ export function createDelivery(client: Client, log: Logger): Delivery {
     }
   }
 
+  async function findStatus(channel: SendableChannels, job: JobRecord): Promise<Message | undefined> {
+    const mine = marker(job.id, 'status');
+    return findAfter(
+      channel,
+      snowflakeAt(job.createdAt - STATUS_SEARCH_MARGIN_MS),
+      (m) => m.author.id === client.user?.id && m.content.includes(mine),
+    );
+  }
+
   return {
-    async openStatus(job) {
+    async openStatus(job, opts = {}) {
       const channel = await sendable(job.channelId);
-      const message = await channel.send({
+      let message: Message | undefined;
+      if (opts.mayExist) {
+        // The nonce protects only minutes: look for a status message posted before a restart.
+        message = await findStatus(channel, job).catch((error: unknown) => {
+          log.warn({ err: error, jobId: job.id }, 'could not look for an earlier status message');
+          return undefined;
+        });
+        if (message) log.info({ jobId: job.id, messageId: message.id }, 'reusing the earlier status message');
+      }
+      message ??= await channel.send({
         content: statusText(job),
         // The member asked for this a moment ago: name them, but do not ping.
         allowedMentions: { parse: [] },
@@ -194,10 +216,23 @@ export function createDelivery(client: Client, log: Logger): Delivery {
     },
 
     async findPost(job, kind) {
-      const channel = await sendable(job.discord.threadId ?? job.channelId);
-      const recent = await channel.messages.fetch({ limit: 50 });
+      // Results land in the status thread, or (on fallback) in the channel after the status.
+      const anchor = job.discord.statusMessageId ?? snowflakeAt(job.createdAt - STATUS_SEARCH_MARGIN_MS);
       const mine = marker(job.id, kind);
-      return recent.find((m) => m.author.id === client.user?.id && m.content.includes(mine))?.id;
+      for (const id of places(job)) {
+        try {
+          const channel = await sendable(id);
+          const found = await findAfter(
+            channel,
+            anchor,
+            (m) => m.author.id === client.user?.id && m.content.includes(mine),
+          );
+          if (found) return found.id;
+        } catch (error) {
+          if (!isClosedToUs(error)) throw error;
+        }
+      }
+      return undefined;
     },
 
     async offerRerun(job, messageId) {

@@ -29,7 +29,7 @@ export function threadName(prompt: string): string {
 }
 
 /** A line no member can type into a prompt by accident, used to find our own posts again. */
-export function marker(jobId: string, kind: 'result' | 'failure'): string {
+export function marker(jobId: string, kind: 'status' | 'result' | 'failure'): string {
   return `-# ${kind} · job ${jobId}`;
 }
 
@@ -86,9 +86,9 @@ export function statusText(job: JobRecord, progress: Progress = {}): string {
       ? ` · ${MODELS[job.request.model].provider} was down, so ${MODELS[job.runModel].provider} ran it`
       : '';
   const head = `🎬 <@${job.userId}> · ${describeRequest(job)}${moved}${job.rerunOf ? ' · 🔁 rerun' : ''}`;
-  return truncate(
+  return withMarker(
     [head, quotePrompt(job.request.prompt), statusLine(job, progress)].join('\n'),
-    LIMITS.content,
+    marker(job.id, 'status'),
   );
 }
 

@@ -22,9 +22,17 @@ export interface VideoOutput {
   spoiler: boolean;
 }
 
+export interface OpenStatusOptions {
+  /**
+   * The status message may have been posted before a restart without being recorded: look for
+   * it (by its marker) and reuse it and its thread instead of posting a second one.
+   */
+  mayExist?: boolean;
+}
+
 export interface Delivery {
   /** Posts the status message (bot token) and starts its thread. */
-  openStatus(job: JobRecord): Promise<StatusPlace>;
+  openStatus(job: JobRecord, opts?: OpenStatusOptions): Promise<StatusPlace>;
   /** Edits the status message to show where the job is; called sparingly. */
   showStatus(job: JobRecord, progress?: Progress): Promise<void>;
   /**
@@ -34,7 +42,10 @@ export interface Delivery {
   postResult(job: JobRecord, video: VideoOutput): Promise<{ messageId: string }>;
   /** Whether results for this job land in an age-restricted channel. */
   isAgeRestricted(job: JobRecord): Promise<boolean>;
-  /** Looks for a result or failure notice this job already posted (the crash-after-post window). */
+  /**
+   * Looks for a result or failure notice this job already posted (the crash-after-post window),
+   * in the thread and the channel after the status message.
+   */
   findPost(job: JobRecord, kind: 'result' | 'failure'): Promise<string | undefined>;
   /** Invites reruns on a posted result (the bot's own 🔁); best effort. */
   offerRerun(job: JobRecord, messageId: string): Promise<void>;
