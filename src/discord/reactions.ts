@@ -95,5 +95,13 @@ async function rerun(
       : { code: result.code, model: original.request.model, rerun: true },
   );
   log.info({ userId, messageId, code: result.code }, 'rerun refused');
-  await delivery.tellPrivately(userId, text);
+  if (await delivery.tellPrivately(userId, text)) return;
+  // A reaction has no interaction to answer ephemerally: with DMs closed, say it where they
+  // reacted, pinging only them.
+  if (channelId === undefined) return;
+  const channel = await client.channels.fetch(channelId).catch(() => null);
+  if (!channel?.isSendable()) return;
+  await channel
+    .send({ content: `<@${userId}> ${text}`, allowedMentions: { parse: [], users: [userId] } })
+    .catch((error: unknown) => log.warn({ err: error, userId }, 'could not tell the reactor either'));
 }
