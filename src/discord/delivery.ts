@@ -18,7 +18,7 @@ import type { Logger } from '../logger.js';
 import type { JobRecord } from '../store/jobs.js';
 import { followUpsFor } from './followups.js';
 import { findAfter, snowflakeAt } from './history.js';
-import { isClosedToUs, isTooLarge, NotSendable } from './errors.js';
+import { isClosedToUs, isTokenGone, isTooLarge, NotSendable } from './errors.js';
 import { RERUN_EMOJI } from './reactions.js';
 import { failureText, marker, resultText, statusText, threadName } from './text.js';
 
@@ -58,10 +58,13 @@ export function createDelivery(client: Client, log: Logger): Delivery {
   }
 
   /** The thread, then the channel the command was used in. */
-  const places = (job: JobRecord) =>
-    [
-      ...new Set([job.discord.threadId, job.discord.statusChannelId, job.channelId].filter((id) => id)),
-    ] as string[];
+  const places = (job: JobRecord): string[] => [
+    ...new Set(
+      [job.discord.threadId, job.discord.statusChannelId, job.channelId].filter(
+        (id): id is string => id !== undefined && id !== '',
+      ),
+    ),
+  ];
 
   const mentionRequester = (job: JobRecord) => ({ users: [job.userId], repliedUser: false });
 
@@ -106,6 +109,9 @@ export function createDelivery(client: Client, log: Logger): Delivery {
         const flags = kind === 'f' ? { flags: MessageFlags.Ephemeral as const } : {};
         return await tryAll((p) => interaction.followUp({ ...p, ...flags }), true);
       } catch (error) {
+        // A follow-up has no nonce: after a timeout or a 5xx it may have landed, so the engine
+        // retries rather than risk a second copy by DM.
+        if (!isClosedToUs(error) && !isTokenGone(error)) throw error;
         jobLog.warn({ err: error }, 'cannot follow up on the interaction; trying a direct message');
       }
     }

@@ -29,6 +29,19 @@ export function isClosedToUs(error: unknown): boolean {
   return error instanceof DiscordAPIError && CLOSED.has(Number(error.code));
 }
 
+/**
+ * The interaction's token no longer works: expired after 15 minutes (401, 50027), or the
+ * interaction or its webhook unknown (10062, 10015), which Discord sometimes answers early.
+ */
+export function isTokenGone(error: unknown): boolean {
+  if (!(error instanceof DiscordAPIError)) return false;
+  return [
+    RESTJSONErrorCodes.InvalidWebhookToken,
+    RESTJSONErrorCodes.UnknownInteraction,
+    RESTJSONErrorCodes.UnknownWebhook,
+  ].includes(Number(error.code));
+}
+
 /** Discord's answers to a file over the limit: 40005 / 50045 (documented), or a bare 413. */
 export function isTooLarge(error: unknown): boolean {
   if (error instanceof DiscordAPIError) {
