@@ -19,6 +19,7 @@ export type Failure =
   | { code: 'image_unreachable' }
   | { code: 'not_an_image' }
   | { code: 'missing_permission'; permission: string }
+  | { code: 'not_in_server' }
   | { code: 'stale_interaction' }
   // A job that was accepted and then failed: refunded, and the member is told in the thread.
   | { code: 'no_longer_affordable' }
@@ -75,6 +76,8 @@ export function failureMessage(failure: Failure): string {
       return 'That file is not a PNG, JPEG or WebP image.';
     case 'missing_permission':
       return `I am missing the **${failure.permission}** permission in this channel, so I cannot post your video here. Ask a server admin to grant it. ${NOTHING_CHARGED}`;
+    case 'not_in_server':
+      return `I can only post videos in servers I have been added to, and in a DM with me. Ask a server admin to add me, or use /animate in a DM with me. ${NOTHING_CHARGED}`;
     case 'stale_interaction':
       return 'This is no longer available.';
     case 'no_longer_affordable':

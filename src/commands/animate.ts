@@ -2,6 +2,8 @@
 // the engine's intake. Refusals are ephemeral and charge nothing; an accepted job continues in the
 // channel with the bot token.
 import { MessageFlags, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
+import { followUpsFor } from '../discord/followups.js';
+import { assertCanPost } from '../discord/permissions.js';
 import type { InputImage } from '../engine/engine.js';
 import { Refusal } from '../failures.js';
 import { MODELS } from '../providers/catalog.js';
@@ -17,6 +19,7 @@ export const animate = {
 
   async execute(interaction: ChatInputCommandInteraction, deps: CommandDeps) {
     // Refusals that need no I/O answer at once, before the deferral.
+    assertCanPost(interaction);
     const { request, image, endImage } = readAnimateOptions(interaction, deps.defaultModel);
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
 
@@ -33,6 +36,7 @@ export const animate = {
       ...(endImage ? { endImage: await fetchChecked(deps, endImage, maxBytes) } : {}),
     });
     if (!result.ok) throw new Refusal(result.failure);
+    followUpsFor(interaction.client).remember(result.job.id, interaction);
 
     const queued = result.job.state === 'waiting' ? ' It will start when your other jobs finish.' : '';
     // The job is accepted and charged from here on: a failed confirmation is only logged (the

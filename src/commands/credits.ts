@@ -13,6 +13,8 @@ export const credits = {
   data: { name: 'credits', description: 'Show your credit balance and recent charges' },
 
   async execute(interaction: ChatInputCommandInteraction, deps: CommandDeps) {
+    // The store may be slow (a remote Redis): acknowledge within Discord's 3 s first.
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const { balance, entries } = await deps.ledger.statement(interaction.user.id, 10);
     const lines = entries.map((e) => {
       const sign = e.state === 'refunded' ? '±0' : `−${e.amount}`;
@@ -22,6 +24,6 @@ export const credits = {
       `You have **${balance}** credits.`,
       ...(lines.length ? ['', 'Recent:', ...lines] : []),
     ].join('\n');
-    await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+    await interaction.editReply({ content, allowedMentions: { parse: [] } });
   },
 } satisfies Command;

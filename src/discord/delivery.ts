@@ -1,29 +1,26 @@
 // Delivery over the bot token: the status message and its thread, progress edits, the result
-// post and failure notices. Never the interaction token, which dies after 15 minutes.
+// post and failure notices. When the thread or channel is gone or closed to the bot, results and
+// notices move on: the channel, then a follow-up on the interaction while its token lives, then a
+// DM. See docs/discord.md for the Discord behaviour this relies on.
 import {
-  DiscordAPIError,
   DiscordjsError,
   DiscordjsErrorCodes,
-  HTTPError,
-  RESTJSONErrorCodes,
+  DiscordAPIError,
+  MessageFlags,
+  PermissionFlagsBits,
   type Client,
+  type Message,
+  type MessageCreateOptions,
   type SendableChannels,
 } from 'discord.js';
 import type { Delivery } from '../engine/delivery.js';
 import type { Logger } from '../logger.js';
 import type { JobRecord } from '../store/jobs.js';
+import { followUpsFor } from './followups.js';
+import { findAfter, snowflakeAt } from './history.js';
+import { isClosedToUs, isTokenGone, isTooLarge, NotSendable } from './errors.js';
 import { RERUN_EMOJI } from './reactions.js';
 import { failureText, marker, resultText, statusText, threadName } from './text.js';
-
-/** Discord's answers to a file over the limit: 40005 / 50045 (documented), or a bare 413. */
-function isTooLarge(error: unknown): boolean {
-  if (error instanceof DiscordAPIError) {
-    return (
-      error.status === 413 || [RESTJSONErrorCodes.RequestEntityTooLarge, 50045].includes(Number(error.code))
-    );
-  }
-  return error instanceof HTTPError && error.status === 413;
-}
 
 /** "A thread has already been created for this message", from Discord or from discord.js. */
 function threadExists(error: unknown): boolean {
@@ -34,19 +31,121 @@ function threadExists(error: unknown): boolean {
 /** Message nonces are at most 25 characters; job ids are 14. */
 const nonce = (kind: 's' | 'r' | 'f', job: JobRecord) => `${kind}${job.id}`;
 
+/** How far before the job's creation a status message may carry an earlier timestamp (clock skew). */
+const STATUS_SEARCH_MARGIN_MS = 5 * 60_000;
+
+/** The mp4 as a Buffer over the same memory: no second copy of up to 100 MiB. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+type Payload = Pick<MessageCreateOptions, 'content' | 'files' | 'allowedMentions'>;
+
 export function createDelivery(client: Client, log: Logger): Delivery {
+  const followUps = followUpsFor(client);
+  /** Where each job's result actually landed, for the 🔁 reaction (this process only). */
+  const resultChannel = new Map<string, string>();
+
   async function sendable(channelId: string): Promise<SendableChannels> {
     const channel = await client.channels.fetch(channelId);
-    if (!channel?.isSendable()) throw new Error(`channel ${channelId} cannot take messages`);
+    if (!channel?.isSendable()) throw new NotSendable(channelId);
     return channel;
   }
 
+  function may(channel: SendableChannels, bit: bigint): boolean {
+    if (channel.isDMBased() || !client.user) return true;
+    return channel.permissionsFor(client.user)?.has(bit) ?? true;
+  }
+
+  /** The thread, then the channel the command was used in. */
+  const places = (job: JobRecord): string[] => [
+    ...new Set(
+      [job.discord.threadId, job.discord.statusChannelId, job.channelId].filter(
+        (id): id is string => id !== undefined && id !== '',
+      ),
+    ),
+  ];
+
   const mentionRequester = (job: JobRecord) => ({ users: [job.userId], repliedUser: false });
 
+  /**
+   * Sends to the first place that takes it. `build` gets whether files may go along. Errors other
+   * than "this place is gone or closed to us" are thrown, for the engine to retry.
+   */
+  async function sendSomewhere(
+    job: JobRecord,
+    kind: 'r' | 'f',
+    build: (canAttach: boolean) => Payload[],
+  ): Promise<Message> {
+    const jobLog = log.child({ jobId: job.id });
+    const tryAll = async (send: (p: Payload) => Promise<Message>, canAttach: boolean) => {
+      const [first, ...rest] = build(canAttach);
+      if (!first) throw new Error('nothing to send');
+      try {
+        return await send(first);
+      } catch (error) {
+        // An upload refused (too large, or Attach Files taken away): the next payload is the link.
+        const next = rest[0];
+        if (!next || !(isTooLarge(error) || isClosedToUs(error))) throw error;
+        jobLog.warn({ err: error }, 'upload refused; posting the link');
+        return send(next);
+      }
+    };
+    for (const id of places(job)) {
+      try {
+        const channel = await sendable(id);
+        return await tryAll(
+          (p) => channel.send({ ...p, nonce: nonce(kind, job), enforceNonce: true }),
+          may(channel, PermissionFlagsBits.AttachFiles),
+        );
+      } catch (error) {
+        if (!isClosedToUs(error)) throw error;
+        jobLog.warn({ err: error, channelId: id }, 'cannot post here; trying the next place');
+      }
+    }
+    const interaction = followUps.get(job.id);
+    if (interaction) {
+      try {
+        const flags = kind === 'f' ? { flags: MessageFlags.Ephemeral as const } : {};
+        return await tryAll((p) => interaction.followUp({ ...p, ...flags }), true);
+      } catch (error) {
+        // A follow-up has no nonce: after a timeout or a 5xx it may have landed, so the engine
+        // retries rather than risk a second copy by DM.
+        if (!isClosedToUs(error) && !isTokenGone(error)) throw error;
+        jobLog.warn({ err: error }, 'cannot follow up on the interaction; trying a direct message');
+      }
+    }
+    try {
+      const user = await client.users.fetch(job.userId);
+      return await tryAll((p) => user.send(p), true);
+    } catch (error) {
+      jobLog.warn({ err: error }, 'cannot send a direct message either');
+      throw new Error('no place left to post to', { cause: error });
+    }
+  }
+
+  async function findStatus(channel: SendableChannels, job: JobRecord): Promise<Message | undefined> {
+    const mine = marker(job.id, 'status');
+    return findAfter(
+      channel,
+      snowflakeAt(job.createdAt - STATUS_SEARCH_MARGIN_MS),
+      (m) => m.author.id === client.user?.id && m.content.includes(mine),
+    );
+  }
+
   return {
-    async openStatus(job) {
+    async openStatus(job, opts = {}) {
       const channel = await sendable(job.channelId);
-      const message = await channel.send({
+      let message: Message | undefined;
+      if (opts.mayExist) {
+        // The nonce protects only minutes: look for a status message posted before a restart.
+        message = await findStatus(channel, job).catch((error: unknown) => {
+          log.warn({ err: error, jobId: job.id }, 'could not look for an earlier status message');
+          return undefined;
+        });
+        if (message) log.info({ jobId: job.id, messageId: message.id }, 'reusing the earlier status message');
+      }
+      message ??= await channel.send({
         content: statusText(job),
         // The member asked for this a moment ago: name them, but do not ping.
         allowedMentions: { parse: [] },
@@ -54,11 +153,15 @@ export function createDelivery(client: Client, log: Logger): Delivery {
         enforceNonce: true,
       });
       let threadId = channel.id;
+      // A thread the bot could start but not post in would swallow every result.
+      const canThread =
+        may(channel, PermissionFlagsBits.CreatePublicThreads) &&
+        may(channel, PermissionFlagsBits.SendMessagesInThreads);
       if (message.hasThread) {
-        // The nonce gave back a status message posted before a restart, thread and all; a thread
-        // started from a message has that message's id.
+        // A status message posted before a restart, thread and all; a thread started from a
+        // message has that message's id.
         threadId = message.id;
-      } else if (!channel.isThread() && !channel.isDMBased() && 'threads' in channel) {
+      } else if (canThread && !channel.isThread() && !channel.isDMBased() && 'threads' in channel) {
         try {
           const thread = await message.startThread({
             name: threadName(job.request.prompt),
@@ -91,51 +194,56 @@ export function createDelivery(client: Client, log: Logger): Delivery {
     },
 
     async postResult(job, video) {
-      const channel = await sendable(job.discord.threadId ?? job.channelId);
-      const base = {
-        allowedMentions: mentionRequester(job),
-        nonce: nonce('r', job),
-        enforceNonce: true,
-      } as const;
-      let message;
-      if (video.bytes) {
-        const name = `${video.spoiler ? 'SPOILER_' : ''}animate-${job.id}.mp4`;
-        try {
-          message = await channel.send({
-            ...base,
-            content: resultText(job, { spoiler: video.spoiler }),
-            files: [{ attachment: Buffer.from(video.bytes), name }],
-          });
-        } catch (error) {
-          // Our size check and Discord's can disagree (boosts change); fall back to the link.
-          if (!isTooLarge(error)) throw error;
-          log.warn({ jobId: job.id }, 'upload refused as too large; posting the link');
-        }
-      }
-      message ??= await channel.send({
-        ...base,
+      const allowedMentions = mentionRequester(job);
+      const link: Payload = {
+        allowedMentions,
         content: resultText(job, { spoiler: video.spoiler, url: video.url }),
+      };
+      const message = await sendSomewhere(job, 'r', (canAttach) => {
+        if (!video.bytes || !canAttach) return [link];
+        const name = `${video.spoiler ? 'SPOILER_' : ''}animate-${job.id}.mp4`;
+        const upload: Payload = {
+          allowedMentions,
+          content: resultText(job, { spoiler: video.spoiler }),
+          files: [{ attachment: asBuffer(video.bytes), name }],
+        };
+        // Our size check and Discord's can disagree (boosts change); the link is the fallback.
+        return [upload, link];
       });
+      resultChannel.set(job.id, message.channelId);
       return { messageId: message.id };
     },
 
     async isAgeRestricted(job) {
-      const channel = await client.channels.fetch(job.discord.threadId ?? job.channelId);
+      const channel = await client.channels.fetch(job.discord.threadId ?? job.channelId).catch(() => null);
       if (!channel || channel.isDMBased()) return false;
       if (channel.isThread()) return channel.parent?.nsfw ?? false;
       return 'nsfw' in channel ? channel.nsfw : false;
     },
 
     async findPost(job, kind) {
-      const channel = await sendable(job.discord.threadId ?? job.channelId);
-      const recent = await channel.messages.fetch({ limit: 50 });
+      // Results land in the status thread, or (on fallback) in the channel after the status.
+      const anchor = job.discord.statusMessageId ?? snowflakeAt(job.createdAt - STATUS_SEARCH_MARGIN_MS);
       const mine = marker(job.id, kind);
-      return recent.find((m) => m.author.id === client.user?.id && m.content.includes(mine))?.id;
+      for (const id of places(job)) {
+        try {
+          const channel = await sendable(id);
+          const found = await findAfter(
+            channel,
+            anchor,
+            (m) => m.author.id === client.user?.id && m.content.includes(mine),
+          );
+          if (found) return found.id;
+        } catch (error) {
+          if (!isClosedToUs(error)) throw error;
+        }
+      }
+      return undefined;
     },
 
     async offerRerun(job, messageId) {
       try {
-        const channel = await sendable(job.discord.threadId ?? job.channelId);
+        const channel = await sendable(resultChannel.get(job.id) ?? job.discord.threadId ?? job.channelId);
         await channel.messages.react(messageId, RERUN_EMOJI);
       } catch (error) {
         log.warn({ err: error, jobId: job.id }, 'could not add the 🔁 reaction');
@@ -143,13 +251,9 @@ export function createDelivery(client: Client, log: Logger): Delivery {
     },
 
     async postFailure(job, text) {
-      const channel = await sendable(job.discord.threadId ?? job.channelId);
-      await channel.send({
-        content: failureText(job, text),
-        allowedMentions: mentionRequester(job),
-        nonce: nonce('f', job),
-        enforceNonce: true,
-      });
+      await sendSomewhere(job, 'f', () => [
+        { content: failureText(job, text), allowedMentions: mentionRequester(job) },
+      ]);
     },
 
     async tellPrivately(userId, text) {

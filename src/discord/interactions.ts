@@ -1,19 +1,48 @@
 // Routes slash commands to their handlers and owns what every handler shares: timing, logging
 // and turning any error into the one reply a person sees (user errors as they are; anything
-// unexpected as a generic line with an error id that the log line carries too).
+// unexpected as a generic line with an error id that the log line carries too). Interactions
+// nothing handles (a command, button or modal the bot no longer has) still get an answer within
+// Discord's 3 s, or the member sees "This interaction failed".
 import { randomBytes } from 'node:crypto';
-import { Events, MessageFlags, type ChatInputCommandInteraction, type Client } from 'discord.js';
+import {
+  Events,
+  MessageFlags,
+  type ChatInputCommandInteraction,
+  type Client,
+  type Interaction,
+} from 'discord.js';
 import type { Command, CommandDeps } from '../commands/types.js';
 import { failureMessage, isRefusal } from '../failures.js';
 
 export function routeInteractions(client: Client, commands: readonly Command[], deps: CommandDeps): void {
   const byName = new Map(commands.map((c) => [c.data.name, c]));
   client.on(Events.InteractionCreate, (interaction) => {
-    if (!interaction.isChatInputCommand()) return;
-    const command = byName.get(interaction.commandName);
-    if (!command) return;
-    void run(command, interaction, deps);
+    const command = interaction.isChatInputCommand() ? byName.get(interaction.commandName) : undefined;
+    if (command && interaction.isChatInputCommand()) void run(command, interaction, deps);
+    else void answerStale(interaction, deps);
   });
+}
+
+async function answerStale(interaction: Interaction, deps: CommandDeps): Promise<void> {
+  // Autocomplete cannot carry a message; an empty list is its "nothing here".
+  if (interaction.isAutocomplete()) {
+    await interaction.respond([]).catch(() => undefined);
+    return;
+  }
+  if (!interaction.isRepliable()) return;
+  const what = interaction.isCommand()
+    ? { command: interaction.commandName }
+    : interaction.isMessageComponent() || interaction.isModalSubmit()
+      ? { customId: interaction.customId }
+      : {};
+  deps.log.info({ ...what, type: interaction.type, userId: interaction.user.id }, 'stale interaction');
+  await interaction
+    .reply({
+      content: failureMessage({ code: 'stale_interaction' }),
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: { parse: [] },
+    })
+    .catch((error: unknown) => deps.log.warn({ err: error }, 'could not answer a stale interaction'));
 }
 
 async function run(

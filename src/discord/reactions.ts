@@ -90,6 +90,15 @@ async function rerun(
     original,
   );
   if (result.ok) return;
+  const text = failureMessage(result.failure);
   log.info({ userId, messageId, code: result.failure.code }, 'rerun refused');
-  await delivery.tellPrivately(userId, failureMessage(result.failure));
+  if (await delivery.tellPrivately(userId, text)) return;
+  // A reaction has no interaction to answer ephemerally: with DMs closed, say it where they
+  // reacted, pinging only them.
+  if (channelId === undefined) return;
+  const channel = await client.channels.fetch(channelId).catch(() => null);
+  if (!channel?.isSendable()) return;
+  await channel
+    .send({ content: `<@${userId}> ${text}`, allowedMentions: { parse: [], users: [userId] } })
+    .catch((error: unknown) => log.warn({ err: error, userId }, 'could not tell the reactor either'));
 }

@@ -29,7 +29,7 @@ export function threadName(prompt: string): string {
 }
 
 /** A line no member can type into a prompt by accident, used to find our own posts again. */
-export function marker(jobId: string, kind: 'result' | 'failure'): string {
+export function marker(jobId: string, kind: 'status' | 'result' | 'failure'): string {
   return `-# ${kind} · job ${jobId}`;
 }
 
@@ -96,9 +96,9 @@ function movedNote(job: JobRecord): string {
 export function statusText(job: JobRecord, progress: Progress = {}): string {
   const moved = job.runModel !== job.request.model ? ` · ${movedNote(job)}` : '';
   const head = `🎬 <@${job.userId}> · ${describeRequest(job)}${moved}${job.rerunOf ? ' · 🔁 rerun' : ''}`;
-  return truncate(
+  return withMarker(
     [head, quotePrompt(job.request.prompt), statusLine(job, progress)].join('\n'),
-    LIMITS.content,
+    marker(job.id, 'status'),
   );
 }
 

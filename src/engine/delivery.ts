@@ -22,23 +22,34 @@ export interface VideoOutput {
   spoiler: boolean;
 }
 
-export interface Delivery {
+export interface OpenStatusOptions {
   /**
-   * Posts the status message (bot token) and starts its thread. With `mayExist` (a job resumed
-   * after a restart) it first looks for a status message of this job posted but not recorded.
+   * The status message may have been posted before a restart without being recorded: look for
+   * it (by its marker) and reuse it and its thread instead of posting a second one.
    */
-  openStatus(job: JobRecord, opts?: { mayExist?: boolean }): Promise<StatusPlace>;
+  mayExist?: boolean;
+}
+
+export interface Delivery {
+  /** Posts the status message (bot token) and starts its thread. */
+  openStatus(job: JobRecord, opts?: OpenStatusOptions): Promise<StatusPlace>;
   /** Edits the status message to show where the job is; called sparingly. */
   showStatus(job: JobRecord, progress?: Progress): Promise<void>;
-  /** Posts the finished video where results go. Must be safe to call again after a crash. */
+  /**
+   * Posts the finished video where results go: the thread, else the channel, else a follow-up on
+   * the interaction, else a DM. Must be safe to call again after a crash.
+   */
   postResult(job: JobRecord, video: VideoOutput): Promise<{ messageId: string }>;
   /** Whether results for this job land in an age-restricted channel. */
   isAgeRestricted(job: JobRecord): Promise<boolean>;
-  /** Looks for a result or failure notice this job already posted (the crash-after-post window). */
+  /**
+   * Looks for a result or failure notice this job already posted (the crash-after-post window),
+   * in the thread and the channel after the status message.
+   */
   findPost(job: JobRecord, kind: 'result' | 'failure'): Promise<string | undefined>;
   /** Invites reruns on a posted result (the bot's own 🔁); best effort. */
   offerRerun(job: JobRecord, messageId: string): Promise<void>;
-  /** Tells the member the job failed and was refunded. */
+  /** Tells the member the job failed and was refunded (in the same places as a result). */
   postFailure(job: JobRecord, text: string): Promise<void>;
   /** A private word to a member (a DM); resolves false when it could not be delivered. */
   tellPrivately(userId: string, text: string): Promise<boolean>;

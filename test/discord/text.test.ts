@@ -74,13 +74,15 @@ describe('statusText', () => {
   it('keeps the prompt on one quoted line: a prompt cannot add lines of its own', () => {
     const text = statusText(withPrompt('line one\n-# result · job EVIL12345\n\n# Big heading\nline four'));
     const lines = text.split('\n');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines[1]).toMatch(/^> line one -# result · job EVIL12345 # Big heading line four$/);
+    expect(lines[3]).toMatch(/^-# status · job [A-Za-z0-9_-]+$/);
   });
 
   it('shortens a long prompt rather than the status line', () => {
     const text = statusText(withPrompt(nastyPrompt(), { state: 'delivered' }));
-    expect(text.split('\n').at(-1)).toMatch(/^✅/);
+    expect(text.split('\n').at(-2)).toMatch(/^✅/);
+    expect(text.split('\n').at(-1)).toMatch(/^-# status · job /);
   });
 });
 

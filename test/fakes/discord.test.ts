@@ -3,12 +3,14 @@
 // known to speak the protocol discord.js expects.
 import { inflateSync } from 'node:zlib';
 import {
+  ApplicationIntegrationType,
   ChannelType,
   type ChatInputCommandInteraction,
   Client,
   DiscordAPIError,
   Events,
   GatewayIntentBits,
+  type Interaction,
   type MessageReaction,
   MessageFlags,
   Partials,
@@ -307,6 +309,105 @@ describe('fake Discord with a real discord.js client', () => {
     const page = await channel.messages.fetch({ limit: 2, cache: false });
     expect([...page.values()].map((m) => m.content)).toEqual(['n3', 'n2']);
     expect(fake.unknownRoutes).toEqual([]);
+  });
+
+  it('denies sends per channel, deletes and locks threads, and puts app_permissions on interactions', async () => {
+    const fake = await start();
+    const c = await login(fake);
+    const channel = textChannel(c, fake.channelId);
+    const thread = await (await channel.send('parent')).startThread({ name: 'thread' });
+    const seen: ChatInputCommandInteraction[] = [];
+    c.on(Events.InteractionCreate, (i) => {
+      if (i.isChatInputCommand()) seen.push(i);
+    });
+    const user = fake.addUser();
+
+    fake.denyPermissions(fake.channelId, ['AttachFiles']);
+    await fake.waitFor(() => channel.permissionsFor(c.user)?.has('AttachFiles') === false);
+    await expect(
+      channel.send({ files: [{ attachment: Buffer.from('x'), name: 'a.bin' }] }),
+    ).rejects.toMatchObject({ status: 403, code: 50013 });
+    await channel.send('text still goes');
+    await fake.sendCommand({ name: 'animate', user });
+    const first = await fake.waitFor(() => seen[0]);
+    expect(first.appPermissions.has('AttachFiles')).toBe(false);
+    expect(first.appPermissions.has('SendMessages')).toBe(true);
+
+    fake.denyPermissions(fake.channelId, ['SendMessagesInThreads']);
+    await expect(thread.send('in thread')).rejects.toMatchObject({ status: 403, code: 50013 });
+    fake.denyPermissions(fake.channelId, ['SendMessages']);
+    await expect(channel.send('no')).rejects.toMatchObject({ status: 403, code: 50013 });
+    await fake.sendCommand({ name: 'animate', user, channelId: thread.id, appPermissions: 1n << 10n });
+    const second = await fake.waitFor(() => seen[1]);
+    expect(second.appPermissions.bitfield).toBe(1n << 10n);
+
+    const other = fake.addChannel({ name: 'other' });
+    await fake.waitFor(() => c.channels.cache.get(other.id));
+    const t2 = await (await textChannel(c, other.id).send('p2')).startThread({ name: 't2' });
+    fake.lockThread(t2.id);
+    await expect(t2.send('locked')).rejects.toMatchObject({ status: 400, code: 50083 });
+    const t3 = await (await textChannel(c, other.id).send('p3')).startThread({ name: 't3' });
+    fake.deleteChannel(t3.id);
+    await fake.waitFor(() => !c.channels.cache.has(t3.id));
+    await expect(
+      c.rest.post(`/channels/${t3.id}/messages`, { body: { content: 'x' } }),
+    ).rejects.toMatchObject({ status: 404, code: 10003 });
+    fake.denyPermissions(other.id, ['ViewChannel']);
+    await expect(textChannel(c, other.id).messages.fetch({ limit: 1 })).rejects.toMatchObject({
+      status: 403,
+      code: 50001,
+    });
+    expect(fake.unknownRoutes).toEqual([]);
+  });
+
+  it('sends user-install interactions from a server the bot is not in, and buttons and modals', async () => {
+    const fake = await start();
+    const c = await login(fake);
+    const seen: Interaction[] = [];
+    c.on(Events.InteractionCreate, (i) => {
+      seen.push(i);
+      if (i.isRepliable()) i.reply({ content: 'ok', flags: MessageFlags.Ephemeral }).catch(() => undefined);
+    });
+    const user = fake.addUser();
+    const viaUser = await fake.sendCommand({ name: 'animate', user, userInstall: true });
+    const command = await fake.waitFor(() => seen[0]);
+    expect(command.guildId).not.toBe(fake.guildId);
+    expect(command.guild).toBeNull();
+    expect(command.authorizingIntegrationOwners[ApplicationIntegrationType.GuildInstall]).toBeUndefined();
+    expect(command.authorizingIntegrationOwners[ApplicationIntegrationType.UserInstall]).toBe(user.id);
+    expect(await viaUser.waitForReply()).toMatchObject({ content: 'ok', ephemeral: true });
+
+    const onMessage = await textChannel(c, fake.channelId).send('with a button');
+    const press = await fake.pressButton({ user, customId: 'gone:123', messageId: onMessage.id });
+    const button = await fake.waitFor(() => seen[1]);
+    expect(button.isButton() && button.customId).toBe('gone:123');
+    expect(button.isButton() && button.message.id).toBe(onMessage.id);
+    expect(await press.waitForReply()).toMatchObject({ content: 'ok' });
+
+    const submit = await fake.submitModal({ user, customId: 'edit:1', fields: { prompt: 'new words' } });
+    const modal = await fake.waitFor(() => seen[2]);
+    expect(modal.isModalSubmit() && modal.fields.getTextInputValue('prompt')).toBe('new words');
+    expect(await submit.waitForReply()).toMatchObject({ content: 'ok' });
+  });
+
+  it('pages history like Discord: before newest first, after from the anchor up', async () => {
+    const fake = await start();
+    const c = await login(fake);
+    const channel = textChannel(c, fake.channelId);
+    const sent = [];
+    for (let n = 0; n < 7; n++) sent.push(await channel.send(`m${n}`));
+    const contents = (page: Map<string, { content: string }>) => [...page.values()].map((m) => m.content);
+    const anchor = sent[2]?.id ?? '';
+    expect(contents(await channel.messages.fetch({ after: anchor, limit: 3, cache: false }))).toEqual([
+      'm5',
+      'm4',
+      'm3',
+    ]);
+    expect(contents(await channel.messages.fetch({ before: anchor, limit: 5, cache: false }))).toEqual([
+      'm1',
+      'm0',
+    ]);
+    expect(contents(await channel.messages.fetch({ limit: 2, cache: false }))).toEqual(['m6', 'm5']);
   });
 
   it('rejects login with a bad token', async () => {

@@ -2,9 +2,11 @@
 // `startFakeDiscord()` is the entry point; see the FakeDiscord members for what tests can do and read.
 import type { Server } from 'node:http';
 import { expireAttachment, publishAttachment } from './cdn.js';
-import { memberOf } from './guild.js';
+import { sendButton, sendModalSubmit, type SendComponentInput, type SendModalInput } from './components.js';
+import { isThread, memberOf } from './guild.js';
 import type { FakeInteraction } from './interaction.js';
 import { buildMessage, storeMessage } from './messages.js';
+import { denyOnChannel, Permission, type PermissionName } from './permissions.js';
 import { addReaction, parseEmoji } from './routes/reactions.js';
 import { startServer } from './server.js';
 import { sendCommand, type SendCommandInput } from './slash.js';
@@ -28,6 +30,8 @@ import { World } from './world.js';
 export type * from './types.js';
 export type { FakeInteraction, InteractionCallback, ReplySummary } from './interaction.js';
 export type { CommandOptionInput, SendCommandInput } from './slash.js';
+export type { SendComponentInput, SendModalInput } from './components.js';
+export { Permission, type PermissionName } from './permissions.js';
 
 const DEFAULTS = {
   botToken: 'fake-bot-token',
@@ -160,6 +164,57 @@ export class FakeDiscord {
 
   sendCommand(input: SendCommandInput): Promise<FakeInteraction> {
     return sendCommand(this.world, input);
+  }
+
+  /** A person presses a button (`customId`) on a message in the interaction's channel. */
+  pressButton(input: SendComponentInput): Promise<FakeInteraction> {
+    return sendButton(this.world, input);
+  }
+
+  /** A person submits a modal (`customId`) with these text inputs. */
+  submitModal(input: SendModalInput): Promise<FakeInteraction> {
+    return sendModalSubmit(this.world, input);
+  }
+
+  /**
+   * Takes these permissions from the bot in a channel (and the threads under it): REST answers
+   * 403 (50001 without View Channel, 50013 otherwise) and new interactions carry the reduced
+   * `app_permissions`. Dispatched as CHANNEL_UPDATE so discord.js's own math agrees.
+   */
+  denyPermissions(channelId: string, permissions: PermissionName[]): void {
+    const channel = this.world.channel(channelId);
+    if (isThread(channel)) throw new Error('denyPermissions: deny on the parent channel; threads inherit it');
+    denyOnChannel(
+      this.world,
+      channel,
+      permissions.reduce((bits, name) => bits | Permission[name], 0n),
+    );
+    this.world.dispatch('CHANNEL_UPDATE', channel);
+  }
+
+  /** Deletes a channel or thread: every route on it answers 404 / 10003 from now on. */
+  deleteChannel(channelId: string): void {
+    const channel = this.world.channel(channelId);
+    this.world.channels.delete(channelId);
+    this.world.dispatch(isThread(channel) ? 'THREAD_DELETE' : 'CHANNEL_DELETE', {
+      id: channel.id,
+      type: channel.type,
+      ...(channel.guild_id === undefined ? {} : { guild_id: channel.guild_id }),
+      ...(channel.parent_id === undefined ? {} : { parent_id: channel.parent_id }),
+    });
+  }
+
+  /** A moderator locks and archives a thread: sends answer 400 / 50083 from now on. */
+  lockThread(threadId: string): void {
+    const thread = this.world.channel(threadId);
+    if (thread.thread_metadata === undefined) throw new Error(`lockThread: ${threadId} is not a thread`);
+    thread.thread_metadata = { ...thread.thread_metadata, archived: true, locked: true };
+    this.world.dispatch('THREAD_UPDATE', thread);
+  }
+
+  /** Discord honours a nonce for minutes only: every nonce sent so far is forgotten. */
+  forgetNonces(): void {
+    for (const list of this.world.messages.values()) for (const m of list) delete m.nonce;
   }
 
   /** Every existing interaction token answers 401 / 50027 from now on, as after 15 minutes. */

@@ -179,9 +179,10 @@ export class World implements GatewayHost {
       createdAt: this.createdAt,
       users: [...this.users.values()],
       channels: [...this.channels.values()].filter(
-        (c) => c.guild_id !== undefined && c.thread_metadata === undefined,
+        (c) => c.guild_id === this.guildId && c.thread_metadata === undefined,
       ),
-      threads: this.threads,
+      // A deleted thread keeps its record for tests but is gone from the guild.
+      threads: this.threads.filter((t) => this.channels.has(t.id)),
     });
   }
 

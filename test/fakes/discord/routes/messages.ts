@@ -11,6 +11,7 @@ import {
   storeMessage,
   toApiMessage,
 } from '../messages.js';
+import { assertMayRead, assertMaySend } from '../permissions.js';
 import { route, type Route } from '../router.js';
 import { compareSnowflakes } from '../snowflake.js';
 import type { FakeChannel, StoredMessage } from '../types.js';
@@ -20,9 +21,10 @@ import type { World } from '../world.js';
 const MESSAGES = /^\/channels\/(\d+)\/messages$/;
 const MESSAGE = /^\/channels\/(\d+)\/messages\/(\d+)$/;
 
-function assertCanSend(world: World, channel: FakeChannel): void {
+function assertCanSend(world: World, channel: FakeChannel, withFiles: boolean): void {
   if (channel.type === ChannelType.Forum)
     throw new ApiError(400, 50008, 'Cannot send messages in a non-text channel');
+  assertMaySend(world, channel, withFiles);
   const recipient = channel.recipients?.[0];
   if (recipient !== undefined && world.blockedDms.has(recipient.id)) {
     throw new ApiError(403, 50007, 'Cannot send messages to this user');
@@ -56,7 +58,7 @@ function page(all: StoredMessage[], query: URLSearchParams): StoredMessage[] {
 export const messageRoutes: Route[] = [
   route('POST', MESSAGES, 'bot', ({ world, params, body }) => {
     const channel = world.channel(params[0] ?? '');
-    assertCanSend(world, channel);
+    assertCanSend(world, channel, body.files.length > 0);
     const json = bodyObject(body);
     if (json.enforce_nonce === true) {
       const earlier = findByNonce(world, channel.id, world.botUser.id, json.nonce);
@@ -73,6 +75,7 @@ export const messageRoutes: Route[] = [
   }),
   route('GET', MESSAGES, 'bot', ({ world, params, query }) => {
     const channel = world.channel(params[0] ?? '');
+    assertMayRead(world, channel);
     return ok(page(world.messagesIn(channel.id), query).map((m) => toApiMessage(world, m)));
   }),
   route('GET', MESSAGE, 'bot', ({ world, params }) => {

@@ -3,6 +3,7 @@
 import { ChannelType, isThread, threadChannel } from '../guild.js';
 import { ApiError, bodyObject, isRecord, ok } from '../http.js';
 import { buildMessage, SENDABLE_FLAGS, storeMessage, toApiMessage } from '../messages.js';
+import { botPermissions, Permission } from '../permissions.js';
 import { route, type Route } from '../router.js';
 import type { FakeChannel } from '../types.js';
 import { formError, validateAutoArchive, validateThreadName } from '../validation.js';
@@ -13,6 +14,9 @@ function assertThreadable(world: World, channel: FakeChannel): void {
     throw new ApiError(400, 50024, 'Cannot execute action on this channel type');
   }
   if (world.noThreads.has(channel.id)) throw new ApiError(403, 50013, 'Missing Permissions');
+  if ((botPermissions(world, channel) & Permission.CreatePublicThreads) === 0n) {
+    throw new ApiError(403, 50013, 'Missing Permissions');
+  }
 }
 
 interface ThreadSpec {

@@ -1,0 +1,110 @@
+// The Delivery implementation against the fake Discord with the bot's real discord.js client:
+// finding earlier posts after a restart, however busy the channel and however old the post.
+import { Events, type Client } from 'discord.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDiscordClient } from '../../src/discord/client.js';
+import { asBuffer, createDelivery } from '../../src/discord/delivery.js';
+import { createLogger } from '../../src/logger.js';
+import type { JobRecord } from '../../src/store/jobs.js';
+import { startFakeDiscord, type FakeDiscord, type FakeUser } from '../fakes/discord/index.js';
+import { makeJob } from '../fixtures/job.js';
+
+let discord: FakeDiscord | undefined;
+let client: Client | undefined;
+afterEach(async () => {
+  await client?.destroy();
+  await discord?.close();
+  client = undefined;
+  discord = undefined;
+});
+
+async function setup() {
+  const fake = await startFakeDiscord();
+  discord = fake;
+  const c = createDiscordClient({ apiUrl: fake.apiBase });
+  client = c;
+  const ready = new Promise((resolve) => c.once(Events.ClientReady, resolve));
+  await c.login(fake.botToken);
+  await ready;
+  const member = fake.addUser({ username: 'member' });
+  const delivery = createDelivery(c, createLogger({ level: 'silent' }));
+  const job = (overrides: Partial<JobRecord> = {}) =>
+    makeJob({
+      userId: member.id,
+      guildId: fake.guildId,
+      channelId: fake.channelId,
+      createdAt: Date.now(),
+      ...overrides,
+    });
+  return { fake, member, delivery, job };
+}
+
+function chatter(fake: FakeDiscord, author: FakeUser, channelId: string, count: number): void {
+  for (let n = 0; n < count; n++) fake.addMessage({ author, channelId, content: `message ${n}` });
+}
+
+const video = { url: 'https://example.invalid/v.mp4', spoiler: false, bytes: new Uint8Array([0, 0, 0, 24]) };
+
+describe('findPost after a restart', () => {
+  it('finds the result in its thread with 80 other messages after it', async () => {
+    const { fake, member, delivery, job } = await setup();
+    let j = job();
+    const place = await delivery.openStatus(j);
+    j = { ...j, state: 'delivering', discord: { ...j.discord, ...place } };
+    const { messageId } = await delivery.postResult(j, video);
+    chatter(fake, member, place.threadId, 80);
+    expect(await delivery.findPost(j, 'result')).toBe(messageId);
+    expect(await delivery.findPost(j, 'failure')).toBeUndefined();
+  });
+
+  it('finds a result that fell back to the channel, after the status message, in a busy channel', async () => {
+    const { fake, member, delivery, job } = await setup();
+    let j = job();
+    const place = await delivery.openStatus(j);
+    j = { ...j, state: 'delivering', discord: { ...j.discord, ...place } };
+    fake.deleteChannel(place.threadId);
+    await fake.waitFor(() => !client?.channels.cache.has(place.threadId));
+    chatter(fake, member, fake.channelId, 30);
+    const { messageId } = await delivery.postResult(j, video);
+    expect(fake.messagesIn(fake.channelId).find((m) => m.id === messageId)).toBeDefined();
+    chatter(fake, member, fake.channelId, 250);
+    expect(await delivery.findPost(j, 'result')).toBe(messageId);
+  });
+});
+
+describe('openStatus when the status may already exist', () => {
+  it('reuses a status message and thread posted long before the restart, without posting again', async () => {
+    const { fake, member, delivery, job } = await setup();
+    const j = job();
+    const first = await delivery.openStatus(j);
+    chatter(fake, member, fake.channelId, 150);
+    // Long enough ago that Discord no longer honours the nonce.
+    fake.forgetNonces();
+    const again = await delivery.openStatus(j, { mayExist: true });
+    expect(again).toEqual(first);
+    const statuses = fake.messagesIn(fake.channelId).filter((m) => m.author.id === fake.botUser.id);
+    expect(statuses).toHaveLength(1);
+    expect(fake.threads).toHaveLength(1);
+  });
+
+  it('posts a new status message when there is none to reuse', async () => {
+    const { fake, member, delivery, job } = await setup();
+    chatter(fake, member, fake.channelId, 5);
+    const place = await delivery.openStatus(job(), { mayExist: true });
+    expect(fake.messagesIn(fake.channelId).at(-1)?.id).toBe(place.statusMessageId);
+    expect(fake.threads.map((t) => t.id)).toEqual([place.threadId]);
+  });
+});
+
+describe('asBuffer', () => {
+  it('wraps the video bytes without copying them', () => {
+    const backing = new Uint8Array(64);
+    const view = backing.subarray(8, 40);
+    const wrapped = asBuffer(view);
+    expect(wrapped.buffer).toBe(backing.buffer);
+    expect(wrapped.byteOffset).toBe(8);
+    expect(wrapped.byteLength).toBe(32);
+    backing[8] = 7;
+    expect(wrapped[0]).toBe(7);
+  });
+});
