@@ -1,23 +1,14 @@
 // /credits answers within Discord's 3 s even when the store is slow: it defers first.
-import { Events, type Client } from 'discord.js';
 import Keyv from 'keyv';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { credits } from '../../src/commands/credits.js';
 import type { CommandDeps } from '../../src/commands/types.js';
-import { createDiscordClient } from '../../src/discord/client.js';
 import { routeInteractions } from '../../src/discord/interactions.js';
 import { createLogger } from '../../src/logger.js';
 import { createLedger } from '../../src/store/ledger.js';
-import { startFakeDiscord, type FakeDiscord } from '../fakes/discord/index.js';
+import { connectedClients } from './connected.js';
 
-let discord: FakeDiscord | undefined;
-let client: Client | undefined;
-afterEach(async () => {
-  await client?.destroy();
-  await discord?.close();
-  client = undefined;
-  discord = undefined;
-});
+const connect = connectedClients();
 
 /** A Keyv backend that takes `delayMs` for every read, like a Redis far away or under load. */
 function slowMap(delayMs: number): Map<string, unknown> {
@@ -30,13 +21,7 @@ function slowMap(delayMs: number): Map<string, unknown> {
 
 describe('/credits with a slow store', () => {
   it('acknowledges within 3 s and then shows the balance', async () => {
-    const fake = await startFakeDiscord();
-    discord = fake;
-    const c = createDiscordClient({ apiUrl: fake.apiBase });
-    client = c;
-    const ready = new Promise((resolve) => c.once(Events.ClientReady, resolve));
-    await c.login(fake.botToken);
-    await ready;
+    const { fake, client: c } = await connect();
     const ledger = createLedger({ keyv: new Keyv({ store: slowMap(3500) }), startingCredits: 100 });
     // /credits reads only the ledger; the other dependencies are never touched.
     const deps = { ledger, log: createLogger({ level: 'silent' }) } as Partial<CommandDeps> as CommandDeps;

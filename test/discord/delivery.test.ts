@@ -1,31 +1,17 @@
 // The Delivery implementation against the fake Discord with the bot's real discord.js client:
 // finding earlier posts after a restart, however busy the channel and however old the post.
-import { Events, type Client } from 'discord.js';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createDiscordClient } from '../../src/discord/client.js';
+import { describe, expect, it } from 'vitest';
 import { asBuffer, createDelivery } from '../../src/discord/delivery.js';
 import { createLogger } from '../../src/logger.js';
 import type { JobRecord } from '../../src/store/jobs.js';
-import { startFakeDiscord, type FakeDiscord, type FakeUser } from '../fakes/discord/index.js';
+import type { FakeDiscord, FakeUser } from '../fakes/discord/index.js';
+import { connectedClients } from './connected.js';
 import { makeJob } from '../fixtures/job.js';
 
-let discord: FakeDiscord | undefined;
-let client: Client | undefined;
-afterEach(async () => {
-  await client?.destroy();
-  await discord?.close();
-  client = undefined;
-  discord = undefined;
-});
+const connect = connectedClients();
 
 async function setup() {
-  const fake = await startFakeDiscord();
-  discord = fake;
-  const c = createDiscordClient({ apiUrl: fake.apiBase });
-  client = c;
-  const ready = new Promise((resolve) => c.once(Events.ClientReady, resolve));
-  await c.login(fake.botToken);
-  await ready;
+  const { fake, client: c } = await connect();
   const member = fake.addUser({ username: 'member' });
   const delivery = createDelivery(c, createLogger({ level: 'silent' }));
   const job = (overrides: Partial<JobRecord> = {}) =>
@@ -36,7 +22,7 @@ async function setup() {
       createdAt: Date.now(),
       ...overrides,
     });
-  return { fake, member, delivery, job };
+  return { fake, client: c, member, delivery, job };
 }
 
 function chatter(fake: FakeDiscord, author: FakeUser, channelId: string, count: number): void {
@@ -58,12 +44,12 @@ describe('findPost after a restart', () => {
   });
 
   it('finds a result that fell back to the channel, after the status message, in a busy channel', async () => {
-    const { fake, member, delivery, job } = await setup();
+    const { fake, client, member, delivery, job } = await setup();
     let j = job();
     const place = await delivery.openStatus(j);
     j = { ...j, state: 'delivering', discord: { ...j.discord, ...place } };
     fake.deleteChannel(place.threadId);
-    await fake.waitFor(() => !client?.channels.cache.has(place.threadId));
+    await fake.waitFor(() => !client.channels.cache.has(place.threadId));
     chatter(fake, member, fake.channelId, 30);
     const { messageId } = await delivery.postResult(j, video);
     expect(fake.messagesIn(fake.channelId).find((m) => m.id === messageId)).toBeDefined();
