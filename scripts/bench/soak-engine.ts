@@ -123,7 +123,8 @@ const engine = createEngine({
 
 const say = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 await engine.resume();
-if (readLines<AcceptedLine>(acceptedFile).length === 0) {
+// Only the first start accepts: a restart that found no list (killed while accepting) must not add more.
+if (run === 0 && readLines<AcceptedLine>(acceptedFile).length === 0) {
   const source = `${env.SINK_URL!}/input.png`;
   await Promise.all(
     Array.from({ length: JOBS }, async (_, i) => {

@@ -40,8 +40,9 @@ export async function download(
     abandon();
     return { ok: false, reason: 'too_large', size: declared };
   }
-  // A declared length is the size; otherwise the cap is reserved, and only the pages written
-  // become resident (the OS commits memory on first write), so a small body costs little.
+  // A declared length is the size. Otherwise the cap is reserved: on Linux a large allocation's
+  // untouched pages are not resident, so RSS grows by what is written, though V8 counts the whole
+  // reservation as external memory (more GC pressure) until the result is trimmed or dropped.
   let buffer = Buffer.allocUnsafeSlow(declared ?? Math.floor(opts.maxBytes));
   let total = 0;
   try {
