@@ -121,7 +121,29 @@ async function scenario(name: 'straight' | 'killed') {
   if (figures.details.length === 0) rmSync(dir, { recursive: true, force: true });
   else
     process.stderr.write(`soak ${name}: ${figures.details.length} findings; store and logs kept in ${dir}\n`);
-  return { scenario: name, ...figures.counts, wallS, killedAfterS, exits, details: figures.details };
+  return {
+    scenario: name,
+    ...figures.counts,
+    faultsSeen: figures.faultsSeen,
+    wallS,
+    killedAfterS,
+    exits,
+    details: figures.details,
+  };
+}
+
+/** The faults the engine logged (warn and up), to show the soak really exercised them. */
+function faultsSeen(dir: string): Record<string, number> {
+  const seen: Record<string, number> = {};
+  for (const run of [0, 1]) {
+    for (const line of readLines<{ msg?: string; err?: { status?: number; message?: string } }>(
+      join(dir, `engine-${run}.log`),
+    )) {
+      const what = `${line.msg ?? '?'}${line.err?.status ? ` (${line.err.status})` : line.err?.message?.startsWith('bench sink') ? ` (${line.err.message.slice(12)})` : ''}`;
+      seen[what] = (seen[what] ?? 0) + 1;
+    }
+  }
+  return seen;
 }
 
 /** What the store, the ledger and the post log say once the engine is gone. */
@@ -152,6 +174,8 @@ async function audit(dir: string) {
   let lost = 0;
   let postedTwice = 0;
   let refundedButPosted = 0;
+  let noticesTwice = 0;
+  let refundedNoNotice = 0;
   let deliveredNoPost = 0;
   const spentBy = new Map<string, number>();
   const byFailure = new Map<string, number>();
@@ -179,6 +203,15 @@ async function audit(dir: string) {
       lost++;
       details.push(`lost (not finished): ${describe(job, id)}`);
     }
+    const notices = failurePosts.get(id)?.length ?? 0;
+    if (job?.state === 'refunded' && notices === 0) {
+      refundedNoNotice++;
+      details.push(`refunded without a failure notice: ${describe(job, id)}`);
+    }
+    if (notices > 1) {
+      noticesTwice++;
+      details.push(`failure notice posted twice: ${describe(job, id)}`);
+    }
     if (results > 1) {
       postedTwice++;
       details.push(`posted twice: ${describe(job, id)}`);
@@ -205,6 +238,7 @@ async function audit(dir: string) {
   }
   await store.close();
   return {
+    faultsSeen: faultsSeen(dir),
     counts: {
       jobs: accepted.filter((l) => l.ok).length,
       delivered,
@@ -213,6 +247,8 @@ async function audit(dir: string) {
       lost,
       postedTwice,
       refundedButPosted,
+      noticesTwice,
+      refundedNoNotice,
       deliveredNoPost,
       ledgerDrift: drift,
       heldLeft,
@@ -228,9 +264,11 @@ for (const r of runs) {
   lines.push(
     `${r.scenario.padEnd(8)} jobs ${r.jobs}: delivered ${r.delivered}, refunded ${r.refunded} ${JSON.stringify(r.refundedBy)}, ` +
       `lost ${r.lost}, posted twice ${r.postedTwice}, ledger drift ${r.ledgerDrift} (holds left ${r.heldLeft}), ` +
-      `refunded but posted ${r.refundedButPosted}, delivered without post ${r.deliveredNoPost}; ` +
+      `refunded but posted ${r.refundedButPosted}, delivered without post ${r.deliveredNoPost}, ` +
+      `failure notice twice ${r.noticesTwice}, refunded without notice ${r.refundedNoNotice}; ` +
       `wall ${r.wallS} s${r.killedAfterS !== undefined ? `, SIGKILL after ${r.killedAfterS} s` : ''}, exits ${JSON.stringify(r.exits)}`,
   );
+  lines.push(`  engine logged: ${JSON.stringify(r.faultsSeen)}`);
   for (const d of r.details.slice(0, 50)) lines.push(`  ${d}`);
   if (r.details.length > 50) lines.push(`  … and ${r.details.length - 50} more`);
 }
