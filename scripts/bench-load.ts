@@ -10,7 +10,6 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { systemClock } from '../src/engine/clock.js';
-import { ENGINE_DEFAULTS } from '../src/engine/context.js';
 import type { Delivery } from '../src/engine/delivery.js';
 import { createEngine } from '../src/engine/engine.js';
 import { createHttp } from '../src/net/http.js';
@@ -18,6 +17,7 @@ import { createWaveSpeedProvider } from '../src/providers/wavespeed.js';
 import { createJobStore } from '../src/store/jobs.js';
 import { openStore } from '../src/store/keyv.js';
 import { createLedger } from '../src/store/ledger.js';
+import { benchSettings } from './bench/world.js';
 
 const JOBS = Number(process.env.JOBS ?? 1000);
 const RUN_MS = Number(process.env.RUN_MS ?? 3000);
@@ -79,17 +79,7 @@ const sink: Delivery = {
   tellPrivately: () => Promise.resolve(true),
 };
 const engine = createEngine({
-  settings: {
-    ...ENGINE_DEFAULTS,
-    expectedRunMs: { 'wavespeed/ray-2-flash': RUN_MS, 'wavespeed/ray-2': RUN_MS, 'fal/ray-2-flash': RUN_MS },
-    jobDeadlineMs: 10 * 60_000,
-    outputMaxBytes: 100 * 1024 * 1024,
-    outputDownloadTimeoutMs: 60_000,
-    maxActivePerMember: 2,
-    providerCaps: {},
-    failover: false,
-    nsfwPolicy: 'spoiler',
-  },
+  settings: benchSettings(RUN_MS),
   log,
   ledger: createLedger({ keyv: store.keyv, startingCredits: 100 }),
   jobs: createJobStore(store.keyv),
