@@ -1,11 +1,17 @@
 // Downloads a file into memory with a byte cap and a deadline, reading no more than the cap:
 // an input image from Discord's CDN, or a finished video from the provider.
+//
+// Memory: the bytes are written into one buffer as they arrive, never collected and copied at
+// the end, so a download holds at most `maxBytes` plus the chunk in flight. Callers that share a
+// media budget lease `maxBytes` before calling (a download may hold that much) and release the
+// lease once they are done with the bytes; leasing first, before the request, keeps a download
+// that waits for memory from holding a pooled connection meanwhile.
 import { request } from 'undici';
 import type { Http } from './http.js';
 import { NetworkError } from './http.js';
 
 export type DownloadResult =
-  | { ok: true; bytes: Uint8Array; contentType: string | undefined }
+  | { ok: true; bytes: Buffer; contentType: string | undefined }
   | { ok: false; reason: 'too_large'; size: number | undefined }
   | { ok: false; reason: 'http_status'; status: number };
 
@@ -29,31 +35,54 @@ export async function download(
   }
   // Destroying an undici body emits an error; with no listener it would crash the process.
   const abandon = () => res.body.on('error', () => undefined).destroy();
-  const declared = Number(res.headers['content-length']);
-  if (Number.isFinite(declared) && declared > opts.maxBytes) {
+  const declared = declaredLength(res.headers['content-length']);
+  if (declared !== undefined && declared > opts.maxBytes) {
     abandon();
     return { ok: false, reason: 'too_large', size: declared };
   }
-  const chunks: Buffer[] = [];
+  // A declared length is the size. Otherwise the cap is reserved: on Linux a large allocation's
+  // untouched pages are not resident, so RSS grows by what is written, though V8 counts the whole
+  // reservation as external memory (more GC pressure) until the result is trimmed or dropped.
+  let buffer = Buffer.allocUnsafeSlow(declared ?? Math.floor(opts.maxBytes));
   let total = 0;
   try {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > opts.maxBytes) {
+      if (total + chunk.length > buffer.length) {
         abandon();
-        return { ok: false, reason: 'too_large', size: undefined };
+        if (declared === undefined || total + chunk.length > opts.maxBytes) {
+          return { ok: false, reason: 'too_large', size: undefined };
+        }
+        throw new NetworkError(`download sent more than the ${declared} bytes it declared`, {
+          refused: false,
+          timedOut: false,
+        });
       }
-      chunks.push(chunk);
+      chunk.copy(buffer, total);
+      total += chunk.length;
     }
   } catch (error) {
+    if (error instanceof NetworkError) throw error;
     throw asNetworkError(error, timeout.aborted, opts.timeoutMs);
+  }
+  // Mostly empty: one exact copy (the two together stay under the cap) so the result does not
+  // keep the whole reservation alive; otherwise hand back a view of the buffer as it is.
+  if (total <= buffer.length / 2) {
+    const exact = Buffer.allocUnsafeSlow(total);
+    buffer.copy(exact, 0, 0, total);
+    buffer = exact;
   }
   const type = res.headers['content-type'];
   return {
     ok: true,
-    bytes: Buffer.concat(chunks, total),
+    bytes: buffer.subarray(0, total),
     contentType: typeof type === 'string' ? type : undefined,
   };
+}
+
+function declaredLength(header: string | string[] | undefined): number | undefined {
+  if (typeof header !== 'string' || !/^\d+$/.test(header.trim())) return undefined;
+  const n = Number(header);
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 function asNetworkError(error: unknown, timedOut: boolean, timeoutMs: number): NetworkError {
