@@ -103,21 +103,32 @@ export interface JobStore {
   saveMeta(name: string, value: unknown): Promise<void>;
 }
 
-const OPEN_INDEX = 'jobs:open';
+/**
+ * The open-jobs index is split into buckets by job id, so accepting or finishing a job rewrites
+ * one small list, not one list of every open job (with 10,000 open that was the slowest write).
+ * A start reads all buckets. The first bucket keeps the name the single index had.
+ */
+const OPEN_BUCKETS = 64;
+const bucketKey = (bucket: number) => (bucket === 0 ? 'jobs:open' : `jobs:open:${bucket}`);
+function bucketOf(id: string): number {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  return h % OPEN_BUCKETS;
+}
 
 export function createJobStore(keyv: Store): JobStore {
   const lock = new KeyedLock();
   const key = (id: string) => `job:${id}`;
 
-  async function openIds(): Promise<string[]> {
-    const raw = await keyv.get(OPEN_INDEX);
+  async function openIds(bucket: number): Promise<string[]> {
+    const raw = await keyv.get(bucketKey(bucket));
     return raw === undefined ? [] : z.array(z.string()).parse(raw);
   }
 
-  function editIndex(edit: (ids: Set<string>) => boolean): Promise<void> {
-    return lock.run(OPEN_INDEX, async () => {
-      const ids = new Set(await openIds());
-      if (edit(ids)) await keyv.set(OPEN_INDEX, [...ids]);
+  function editIndex(bucket: number, edit: (ids: Set<string>) => boolean): Promise<void> {
+    return lock.run(bucketKey(bucket), async () => {
+      const ids = new Set(await openIds(bucket));
+      if (edit(ids)) await keyv.set(bucketKey(bucket), [...ids]);
     });
   }
 
@@ -129,22 +140,25 @@ export function createJobStore(keyv: Store): JobStore {
   return {
     get,
     async create(job) {
-      await editIndex((ids) => (ids.has(job.id) ? false : (ids.add(job.id), true)));
+      await editIndex(bucketOf(job.id), (ids) => (ids.has(job.id) ? false : (ids.add(job.id), true)));
       await keyv.set(key(job.id), job);
     },
     async save(job) {
       await keyv.set(key(job.id), job);
-      if (TERMINAL_STATES.has(job.state)) await editIndex((ids) => ids.delete(job.id));
+      if (TERMINAL_STATES.has(job.state)) await editIndex(bucketOf(job.id), (ids) => ids.delete(job.id));
     },
     async listOpen() {
       const jobs: JobRecord[] = [];
-      const stale: string[] = [];
-      for (const id of await openIds()) {
-        const job = await get(id);
-        if (job && !TERMINAL_STATES.has(job.state)) jobs.push(job);
-        else stale.push(id);
+      for (let bucket = 0; bucket < OPEN_BUCKETS; bucket++) {
+        const stale: string[] = [];
+        for (const id of await openIds(bucket)) {
+          const job = await get(id);
+          if (job && !TERMINAL_STATES.has(job.state)) jobs.push(job);
+          else stale.push(id);
+        }
+        if (stale.length > 0)
+          await editIndex(bucket, (ids) => stale.map((id) => ids.delete(id)).some(Boolean));
       }
-      if (stale.length > 0) await editIndex((ids) => stale.map((id) => ids.delete(id)).some(Boolean));
       return jobs.sort((a, b) => a.createdAt - b.createdAt);
     },
     async jobForResultMessage(messageId) {

@@ -137,6 +137,19 @@ describe.each(backends)('job store over %s', (_name, open) => {
     expect((await jobs.listOpen()).map((j) => j.id).sort()).toEqual(many.map((j) => j.id).sort());
   });
 
+  it('finds open jobs listed in the single index older versions wrote, and closes them', async () => {
+    const many = Array.from({ length: 5 }, () => makeJob({ state: 'submitted', providerRef: { id: 'p' } }));
+    for (const job of many) await backend.keyv.set(`job:${job.id}`, job);
+    await backend.keyv.set(
+      'jobs:open',
+      many.map((j) => j.id),
+    );
+    const jobs = createJobStore(backend.keyv);
+    expect((await jobs.listOpen()).map((j) => j.id)).toEqual(many.map((j) => j.id));
+    for (const job of many) await jobs.save({ ...job, state: 'delivered' });
+    expect(await jobs.listOpen()).toEqual([]);
+  });
+
   it('open jobs are found by a fresh store over the same Keyv (a restart)', async () => {
     const job = makeJob({ state: 'submitted', providerRef: { id: 'p-1' } });
     await createJobStore(backend.keyv).create(job);
