@@ -104,6 +104,8 @@ export const configSchema = z.object({
   /** Largest output video we download; a larger one is delivered as its URL. */
   OUTPUT_MAX_BYTES: intFrom(1, 100 * MiB),
   OUTPUT_DOWNLOAD_TIMEOUT_MS: intFrom(1000, 120_000),
+  /** Memory for videos on their way to Discord, in MiB: deliveries beyond it wait their turn. */
+  MEDIA_MEMORY_MB: intFrom(16, 256),
   /** A job not finished this long after it was accepted is cancelled and refunded. */
   JOB_DEADLINE_MS: intFrom(10_000, 15 * 60_000),
   /** Jobs one member may have running at once; further requests wait their turn. */

@@ -63,6 +63,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       providerCaps: config.PROVIDER_MAX_ACTIVE,
       failover: config.FAILOVER,
       nsfwPolicy: config.NSFW_POLICY,
+      mediaMemoryBytes: config.MEDIA_MEMORY_MB * 1024 * 1024,
     },
     log,
     ledger,

@@ -3,6 +3,7 @@
 // and what a step hands back to the dispatcher (`Next`).
 import type { Failure } from '../failures.js';
 import type { Logger } from '../logger.js';
+import type { MediaBudget } from '../media/budget.js';
 import type { Http } from '../net/http.js';
 import type { ModelId } from '../providers/catalog.js';
 import type { ProviderId, VideoProvider } from '../providers/types.js';
@@ -33,6 +34,8 @@ export interface EngineSettings {
   failover: boolean;
   /** What to do with a video the provider flagged as possibly sensitive, outside age-restricted channels. */
   nsfwPolicy: 'spoiler' | 'block';
+  /** Bytes of media (downloaded videos) held in memory at once; deliveries wait for room. */
+  mediaMemoryBytes: number;
 }
 
 export const ENGINE_DEFAULTS = {
@@ -40,6 +43,7 @@ export const ENGINE_DEFAULTS = {
   uploadAttempts: 3,
   pollFailureLimit: 12,
   deliveryAttempts: 8,
+  mediaMemoryBytes: 256 * 1024 * 1024,
 } as const;
 
 /** What the engine is built from, in the composition root. */
@@ -58,6 +62,8 @@ export interface EngineDeps {
 export interface StepDeps extends EngineDeps {
   /** Expected run time and spread per model, learned from the completions we see. */
   runTimes: RunTimes;
+  /** The one budget for media bytes in memory, shared by every delivery. */
+  media: MediaBudget;
   /** Aborted when the engine stops: provider calls and downloads give up at once. */
   signal: AbortSignal;
   /** Writes the job with `patch` applied; the engine's copy changes only once the write succeeded. */

@@ -2,6 +2,7 @@
 // scheduler that wakes every job, and resume at start. What happens to one job is in
 // lifecycle.ts; this file only decides when its steps run, never two of one job at once.
 import { randomBytes } from 'node:crypto';
+import { createMediaBudget } from '../media/budget.js';
 import { download } from '../net/download.js';
 import { storedFailure, type Failure } from '../failures.js';
 import { MODELS } from '../providers/catalog.js';
@@ -86,6 +87,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const stepDeps: StepDeps = {
     ...deps,
     runTimes,
+    media: createMediaBudget(settings.mediaMemoryBytes),
     signal: stopping.signal,
     async save(job, patch) {
       const saved = { ...job, ...patch, updatedAt: clock.now() };

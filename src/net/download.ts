@@ -9,19 +9,81 @@
 import { request } from 'undici';
 import type { Http } from './http.js';
 import { NetworkError } from './http.js';
+import type { Lease } from '../media/budget.js';
 
 export type DownloadResult =
-  | { ok: true; bytes: Buffer; contentType: string | undefined }
+  | { ok: true; bytes: Buffer; contentType: string | undefined; lease?: Lease }
   | { ok: false; reason: 'too_large'; size: number | undefined }
   | { ok: false; reason: 'http_status'; status: number };
 
-export async function download(
+export interface DownloadOptions {
+  maxBytes: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /**
+   * Memory to lease before the body is read: called once the headers say how large it is (its
+   * declared length, or `maxBytes`). The lease comes back with the bytes, for the caller to
+   * release when done with them; on any other outcome it is released here.
+   */
+  lease?: (bytes: number, signal: AbortSignal) => Promise<Lease>;
+}
+
+export async function download(http: Http, url: string, opts: DownloadOptions): Promise<DownloadResult> {
+  const timeout = new Deadline(opts.timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
+  try {
+    return await fetchInto(http, url, opts, timeout, signal);
+  } finally {
+    timeout.clear();
+  }
+}
+
+/** The download's deadline, paused while it waits for memory (waiting in line is not slowness). */
+class Deadline {
+  readonly #controller = new AbortController();
+  readonly signal = this.#controller.signal;
+  #left: number;
+  #since = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(ms: number) {
+    this.#left = ms;
+    this.resume();
+  }
+
+  get aborted(): boolean {
+    return this.signal.aborted;
+  }
+
+  pause(): void {
+    if (this.#timer === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#left -= Date.now() - this.#since;
+  }
+
+  resume(): void {
+    if (this.aborted || this.#timer !== undefined) return;
+    this.#since = Date.now();
+    this.#timer = setTimeout(
+      () => this.#controller.abort(new Error('download deadline')),
+      Math.max(0, this.#left),
+    );
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+async function fetchInto(
   http: Http,
   url: string,
-  opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal },
+  opts: DownloadOptions,
+  timeout: Deadline,
+  signal: AbortSignal,
 ): Promise<DownloadResult> {
-  const timeout = AbortSignal.timeout(opts.timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let res: Awaited<ReturnType<typeof request>>;
   try {
     // undici's request() follows no redirects unless told to: a redirect answers as a non-2xx.
@@ -40,6 +102,35 @@ export async function download(
     abandon();
     return { ok: false, reason: 'too_large', size: declared };
   }
+  let lease: Lease | undefined;
+  if (opts.lease) {
+    timeout.pause();
+    try {
+      lease = await opts.lease(declared ?? opts.maxBytes, signal);
+    } catch (error) {
+      abandon();
+      throw error;
+    }
+    timeout.resume();
+  }
+  try {
+    const result = await readBody(res, opts, declared, abandon, timeout);
+    if (result.ok && lease) return { ...result, lease };
+    lease?.release();
+    return result;
+  } catch (error) {
+    lease?.release();
+    throw error;
+  }
+}
+
+async function readBody(
+  res: Awaited<ReturnType<typeof request>>,
+  opts: DownloadOptions,
+  declared: number | undefined,
+  abandon: () => void,
+  timeout: Deadline,
+): Promise<DownloadResult> {
   // A declared length is the size. Otherwise the cap is reserved: on Linux a large allocation's
   // untouched pages are not resident, so RSS grows by what is written, though V8 counts the whole
   // reservation as external memory (more GC pressure) until the result is trimmed or dropped.

@@ -22,7 +22,7 @@ function gate() {
 
 async function videoServer() {
   const server = createServer((_req, res) =>
-    res.writeHead(200, { 'content-type': 'video/mp4' }).end(Buffer.from('mp4')),
+    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': 3 }).end(Buffer.from('mp4')),
   );
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   const { port } = server.address() as AddressInfo;
@@ -35,6 +35,9 @@ async function setup(opts: {
   maxActivePerMember: number;
   holdStatusOf?: (prompt: string) => Promise<void>;
   providerCaps?: { wavespeed?: number };
+  mediaMemoryBytes?: number;
+  /** How long each result post takes. */
+  postMs?: number;
   startingCredits?: number;
 }) {
   const video = await videoServer();
@@ -43,6 +46,9 @@ async function setup(opts: {
   /** Jobs submitted and not yet posted, and the most there ever were at once. */
   const inFlight = new Set<string>();
   let mostInFlight = 0;
+  /** Video bytes handed to postResult and not yet posted, and the most at once. */
+  let heldBytes = 0;
+  let mostBytesHeld = 0;
   const provider: VideoProvider = {
     provider: 'wavespeed',
     endpoint: 'luma/ray-2-flash-i2v',
@@ -66,10 +72,14 @@ async function setup(opts: {
     },
     showStatus: () => Promise.resolve(),
     isAgeRestricted: () => Promise.resolve(false),
-    postResult: (job) => {
+    postResult: async (job, video) => {
       inFlight.delete(job.request.prompt);
+      heldBytes += video.bytes?.byteLength ?? 0;
+      mostBytesHeld = Math.max(mostBytesHeld, heldBytes);
+      await new Promise((r) => setTimeout(r, opts.postMs ?? 0));
+      heldBytes -= video.bytes?.byteLength ?? 0;
       posted.push(job.request.prompt);
-      return Promise.resolve({ messageId: `m${posted.length}` });
+      return { messageId: `m${posted.length}` };
     },
     findPost: () => Promise.resolve(undefined),
     offerRerun: () => Promise.resolve(),
@@ -89,6 +99,7 @@ async function setup(opts: {
       providerCaps: opts.providerCaps ?? {},
       failover: false,
       nsfwPolicy: 'spoiler',
+      ...(opts.mediaMemoryBytes ? { mediaMemoryBytes: opts.mediaMemoryBytes } : {}),
     },
     log: pino({ level: 'silent' }),
     ledger: createLedger({ keyv, startingCredits: opts.startingCredits ?? 100 }),
@@ -117,6 +128,7 @@ async function setup(opts: {
     posted,
     statusPosts,
     mostInFlight: () => mostInFlight,
+    mostBytesHeld: () => mostBytesHeld,
     keyv,
     input,
     close: () => Promise.all([engine.stop(), http.close(), video.close()]),
@@ -212,6 +224,28 @@ describe('engine', () => {
       expect([...t.posted].sort()).toEqual([...members].sort());
     } finally {
       await t.close();
+    }
+  });
+
+  it('holds no more video bytes at once than the media budget: deliveries wait their turn', async () => {
+    // Each video is 3 bytes; a budget of 6 lets two be held at once.
+    const t = await setup({ maxActivePerMember: 8, startingCredits: 1000, mediaMemoryBytes: 6, postMs: 30 });
+    try {
+      const prompts = Array.from({ length: 8 }, (_, i) => `job${i}`);
+      await Promise.all(prompts.map((p) => t.engine.accept(t.input(p))));
+      await until(() => t.posted.length === 8, 10_000);
+      expect(t.mostBytesHeld()).toBe(6);
+    } finally {
+      await t.close();
+    }
+    // The same burst with room for all: every video is held at once.
+    const roomy = await setup({ maxActivePerMember: 8, startingCredits: 1000, postMs: 300 });
+    try {
+      await Promise.all(Array.from({ length: 8 }, (_, i) => roomy.engine.accept(roomy.input(`job${i}`))));
+      await until(() => roomy.posted.length === 8, 10_000);
+      expect(roomy.mostBytesHeld()).toBe(24);
+    } finally {
+      await roomy.close();
     }
   });
 });

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMediaBudget } from '../../src/media/budget.js';
 import { download } from '../../src/net/download.js';
 import { createHttp, NetworkError, type Http } from '../../src/net/http.js';
 
@@ -165,5 +166,51 @@ describe('download', () => {
     );
     expect(error).toBeInstanceOf(NetworkError);
     expect((error as NetworkError).timedOut).toBe(true);
+  });
+});
+
+describe('download with a media budget', () => {
+  it('leases the declared length once the headers arrive and hands the lease back with the bytes', async () => {
+    const body = randomBytes(1000);
+    handler = (_req, res) => res.writeHead(200, { 'content-length': body.length }).end(body);
+    const budget = createMediaBudget(4096);
+    const asked: number[] = [];
+    const got = await download(http, `${baseUrl}/v.mp4`, {
+      maxBytes: 4096,
+      timeoutMs: 5_000,
+      lease: (n, signal) => (asked.push(n), budget.acquire(n, signal)),
+    });
+    expect(asked).toEqual([1000]);
+    expect(got.ok && got.lease?.bytes).toBe(1000);
+    expect(budget.inUse).toBe(1000);
+    if (got.ok) got.lease?.release();
+    expect(budget.inUse).toBe(0);
+  });
+
+  it('leases the cap when no length is declared, and gives it back when the body is too large', async () => {
+    handler = chunked([randomBytes(3000), randomBytes(3000)]);
+    const budget = createMediaBudget(4096);
+    const got = await download(http, `${baseUrl}/v.mp4`, {
+      maxBytes: 4096,
+      timeoutMs: 5_000,
+      lease: (n, signal) => budget.acquire(n, signal),
+    });
+    expect(got).toMatchObject({ ok: false, reason: 'too_large' });
+    expect(budget.inUse).toBe(0);
+  });
+
+  it('waits for memory without the wait counting against its deadline', async () => {
+    const body = randomBytes(100);
+    handler = (_req, res) => res.writeHead(200, { 'content-length': body.length }).end(body);
+    const budget = createMediaBudget(100);
+    const held = await budget.acquire(100);
+    setTimeout(() => held.release(), 600);
+    // The deadline is shorter than the wait for memory: it must still succeed.
+    const got = await download(http, `${baseUrl}/v.mp4`, {
+      maxBytes: 100,
+      timeoutMs: 300,
+      lease: (n, signal) => budget.acquire(n, signal),
+    });
+    expect(got.ok && got.bytes.equals(body)).toBe(true);
   });
 });

@@ -2,6 +2,7 @@
 // record the post, invite reruns, then charge. A restart in `delivering` first looks for a post it
 // already made (the window between Discord storing the post and us recording it).
 import { download } from '../../net/download.js';
+import type { Lease } from '../../media/budget.js';
 import { NetworkError } from '../../net/http.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { backoffMs } from '../backoff.js';
@@ -21,15 +22,19 @@ export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntim
     }
     if (job.state !== 'delivering') job = await deps.save(job, { state: 'delivering' });
     let bytes: Uint8Array | undefined;
+    let lease: Lease | undefined;
     try {
       const got = await download(deps.http, output.url, {
         maxBytes: Math.min(deps.settings.outputMaxBytes, job.discord.attachmentSizeLimit),
         timeoutMs: deps.settings.outputDownloadTimeoutMs,
         signal: deps.signal,
+        // Many videos finishing at once wait their turn for memory instead of all being held.
+        lease: (n, signal) => deps.media.acquire(n, signal),
       });
-      if (got.ok) bytes = got.bytes;
+      if (got.ok) ({ bytes, lease } = got);
       else log.info({ reason: got.reason }, 'posting the video as a link');
     } catch (error) {
+      if (deps.signal.aborted) throw error; // stopping: resume in `delivering` at the next start
       // A timeout already waited the full deadline: post the link rather than wait it again.
       const retry = error instanceof NetworkError && !error.timedOut;
       if (retry && runtime.retries.deliver < deps.settings.deliveryAttempts) {
@@ -46,6 +51,7 @@ export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntim
         ...(bytes ? { bytes } : {}),
       }));
     } catch (error) {
+      lease?.release();
       if (runtime.retries.deliver < deps.settings.deliveryAttempts) {
         const inMs = backoffMs(runtime.retries.deliver++);
         log.warn({ err: error, retryInMs: inMs }, 'posting the result failed; retrying');
@@ -54,6 +60,7 @@ export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntim
       log.error({ err: error }, 'posting the result kept failing');
       return next.fail(job, { code: 'delivery_failed' });
     }
+    lease?.release();
     job = await deps.save(job, { discord: { ...job.discord, resultMessageId: messageId } });
     await deps.jobs.linkResultMessage(messageId, job.id);
   }
