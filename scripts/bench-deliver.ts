@@ -2,6 +2,8 @@
 // engine, SQLite store, scheduler and WaveSpeed client against a fake WaveSpeed on 127.0.0.1 in
 // its own process — delivered to a sink whose postResult uploads the bytes it is given to a
 // loopback server, so every video really travels in and out. Prints figures, then one JSON line.
+// `npm run bench:deliver` runs it twice: the 200-job burst, then one job alone (JOBS=1), whose
+// latency is the figure for 'one 8 MiB video on loopback'.
 //
 // Latency is measured per job from the poll that saw "completed" to the upload finishing: the
 // fake stamps the arrival of the first poll it answered "completed" for each task (and prints it),

@@ -59,6 +59,7 @@ export function benchSettings(runMs: number): EngineSettings {
     providerCaps: {},
     failover: false,
     nsfwPolicy: 'spoiler',
+    mediaMemoryBytes: Number(process.env.MEDIA_MEMORY_MB ?? 256) * 1024 * 1024,
   };
 }
 

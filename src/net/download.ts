@@ -114,7 +114,7 @@ async function fetchInto(
     timeout.resume();
   }
   try {
-    const result = await readBody(res, opts, declared, abandon, timeout);
+    const result = await readBody(res, opts, declared, abandon, timeout, lease);
     if (result.ok && lease) return { ...result, lease };
     lease?.release();
     return result;
@@ -130,11 +130,14 @@ async function readBody(
   declared: number | undefined,
   abandon: () => void,
   timeout: Deadline,
+  lease: Lease | undefined,
 ): Promise<DownloadResult> {
   // A declared length is the size. Otherwise the cap is reserved: on Linux a large allocation's
   // untouched pages are not resident, so RSS grows by what is written, though V8 counts the whole
   // reservation as external memory (more GC pressure) until the result is trimmed or dropped.
-  let buffer = Buffer.allocUnsafeSlow(declared ?? Math.floor(opts.maxBytes));
+  // With a lease, the memory is the lease's (reused from its pool once released).
+  const size = declared ?? Math.floor(opts.maxBytes);
+  let buffer = lease ? lease.buffer(size) : Buffer.allocUnsafeSlow(size);
   let total = 0;
   try {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -157,7 +160,7 @@ async function readBody(
   }
   // Mostly empty: one exact copy (the two together stay under the cap) so the result does not
   // keep the whole reservation alive; otherwise hand back a view of the buffer as it is.
-  if (total <= buffer.length / 2) {
+  if (!lease && total <= buffer.length / 2) {
     const exact = Buffer.allocUnsafeSlow(total);
     buffer.copy(exact, 0, 0, total);
     buffer = exact;

@@ -126,4 +126,41 @@ describe('media budget', () => {
     await expect(budget.acquire(-1)).rejects.toThrow(RangeError);
     await expect(budget.acquire(Number.NaN)).rejects.toThrow(RangeError);
   });
+
+  it('lends the same memory to the next lease once a buffer is released', async () => {
+    const budget = createMediaBudget(8 * 1024 * 1024);
+    const first = await budget.acquire(3_000_000);
+    const a = first.buffer(3_000_000);
+    a.fill(7);
+    first.release();
+    const second = await budget.acquire(2_500_000);
+    const b = second.buffer(2_500_000);
+    expect(b.length).toBe(2_500_000);
+    expect(b.buffer).toBe(a.buffer);
+    second.release();
+  });
+
+  it('never owns much more memory than the budget: unused buffers are dropped to make room', async () => {
+    const MiB = 1024 * 1024;
+    const budget = createMediaBudget(4 * MiB);
+    const small = await budget.acquire(3 * MiB);
+    const kept = small.buffer(3 * MiB);
+    small.release();
+    // A 4 MiB buffer does not fit beside the pooled 3 MiB one: that one is let go.
+    const big = await budget.acquire(4 * MiB);
+    expect(big.buffer(4 * MiB).buffer).not.toBe(kept.buffer);
+    big.release();
+    const again = await budget.acquire(3 * MiB);
+    expect(again.buffer(3 * MiB).byteLength).toBe(3 * MiB);
+    again.release();
+  });
+
+  it('gives a request larger than the budget memory of its own, and refuses a buffer larger than asked', async () => {
+    const budget = createMediaBudget(1024 * 1024);
+    const lease = await budget.acquire(3 * 1024 * 1024);
+    expect(lease.buffer(2 * 1024 * 1024).length).toBe(2 * 1024 * 1024);
+    expect(() => lease.buffer(4 * 1024 * 1024)).toThrow(RangeError);
+    lease.release();
+    expect(() => lease.buffer(1)).toThrow();
+  });
 });

@@ -60,6 +60,9 @@ export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntim
       log.error({ err: error }, 'posting the result kept failing');
       return next.fail(job, { code: 'delivery_failed' });
     }
+    // Posted: the bytes are done with. Drop them before the writes below, which can take a while
+    // under load, so the next delivery's lease is not paid for twice.
+    bytes = undefined;
     lease?.release();
     job = await deps.save(job, { discord: { ...job.discord, resultMessageId: messageId } });
     await deps.jobs.linkResultMessage(messageId, job.id);
