@@ -78,8 +78,9 @@ export function createMediaBudget(totalBytes: number): MediaBudget {
         if (released) throw new Error('buffer() after release()');
         if (length > requested)
           throw new RangeError(`a lease for ${requested} bytes has no room for ${length}`);
-        // Larger than the whole budget (it was granted all of it): its own memory, not pooled.
-        if (length > totalBytes) return Buffer.allocUnsafeSlow(length);
+        // Small ones are cheap garbage; larger than the whole budget (it was granted all of it)
+        // cannot be pooled: both get memory of their own.
+        if (length < POOL_GRAIN || length > totalBytes) return Buffer.allocUnsafeSlow(length);
         lent ??= take(length);
         return Buffer.from(lent, 0, length);
       },
