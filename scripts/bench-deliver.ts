@@ -15,15 +15,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
-import { systemClock } from '../src/engine/clock.js';
-import type { Delivery } from '../src/engine/delivery.js';
-import { createEngine } from '../src/engine/engine.js';
 import { createHttp } from '../src/net/http.js';
-import { createWaveSpeedProvider } from '../src/providers/wavespeed.js';
-import { createJobStore } from '../src/store/jobs.js';
 import { openStore } from '../src/store/keyv.js';
-import { createLedger } from '../src/store/ledger.js';
-import { benchRequest, benchSettings, MB, percentile, sampleRss, startFakeProvider } from './bench/world.js';
+import {
+  benchEngine,
+  benchSink,
+  benchRequest,
+  MB,
+  percentile,
+  sampleRss,
+  startFakeProvider,
+} from './bench/world.js';
 
 const JOBS = Number(process.env.JOBS ?? 200);
 const RUN_MS = Number(process.env.RUN_MS ?? 3000);
@@ -63,15 +65,7 @@ let linkPosts = 0;
 let uploadedBytes = 0;
 let allDone: () => void = () => undefined;
 const done = new Promise<void>((res) => (allDone = res));
-const sink: Delivery = {
-  openStatus: (job) =>
-    Promise.resolve({
-      statusChannelId: job.channelId,
-      statusMessageId: `s${job.id}`,
-      threadId: job.channelId,
-    }),
-  showStatus: () => Promise.resolve(),
-  isAgeRestricted: () => Promise.resolve(false),
+const sink = benchSink({
   async postResult(job, video) {
     posts++;
     if (!video.bytes) linkPosts++;
@@ -92,33 +86,14 @@ const sink: Delivery = {
     if (uploadedAt.size === JOBS) allDone();
     return { messageId: `r${job.id}` };
   },
-  findPost: () => Promise.resolve(undefined),
-  offerRerun: () => Promise.resolve(),
-  postFailure: (job, text) => {
-    process.stderr.write(`job ${job.id} failed: ${text}\n`);
-    return Promise.resolve();
-  },
-  tellPrivately: () => Promise.resolve(true),
-};
-const engine = createEngine({
-  settings: benchSettings(RUN_MS),
-  log,
-  ledger: createLedger({ keyv: store.keyv, startingCredits: 100 }),
-  jobs: createJobStore(store.keyv),
-  providers: new Map([
-    [
-      'wavespeed/ray-2-flash',
-      createWaveSpeedProvider({
-        http,
-        baseUrl: fake.baseUrl,
-        apiKey: 'bench-key',
-        endpoint: 'luma/ray-2-flash-i2v',
-      }),
-    ],
-  ]),
+});
+const { engine } = benchEngine({
+  store: store.keyv,
   http,
+  baseUrl: fake.baseUrl,
   delivery: sink,
-  clock: systemClock,
+  runMs: RUN_MS,
+  log,
 });
 
 global.gc?.();

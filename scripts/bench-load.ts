@@ -9,15 +9,9 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { systemClock } from '../src/engine/clock.js';
-import type { Delivery } from '../src/engine/delivery.js';
-import { createEngine } from '../src/engine/engine.js';
 import { createHttp } from '../src/net/http.js';
-import { createWaveSpeedProvider } from '../src/providers/wavespeed.js';
-import { createJobStore } from '../src/store/jobs.js';
 import { openStore } from '../src/store/keyv.js';
-import { createLedger } from '../src/store/ledger.js';
-import { benchRequest, benchSettings } from './bench/world.js';
+import { benchEngine, benchSink, benchRequest } from './bench/world.js';
 
 const JOBS = Number(process.env.JOBS ?? 1000);
 const RUN_MS = Number(process.env.RUN_MS ?? 3000);
@@ -49,15 +43,7 @@ let acceptedSoFar = 0;
 let peakInFlight = 0;
 let allDone: () => void = () => undefined;
 const done = new Promise<void>((res) => (allDone = res));
-const sink: Delivery = {
-  openStatus: (job) =>
-    Promise.resolve({
-      statusChannelId: job.channelId,
-      statusMessageId: `s${job.id}`,
-      threadId: job.channelId,
-    }),
-  showStatus: () => Promise.resolve(),
-  isAgeRestricted: () => Promise.resolve(false),
+const sink = benchSink({
   postResult: (job, video) => {
     posted++;
     if (!video.bytes) return Promise.reject(new Error('expected the video bytes'));
@@ -66,29 +52,8 @@ const sink: Delivery = {
     if (delivered.size === JOBS) allDone();
     return Promise.resolve({ messageId: `r${job.id}` });
   },
-  findPost: () => Promise.resolve(undefined),
-  offerRerun: () => Promise.resolve(),
-  postFailure: (job, text) => {
-    process.stderr.write(`job ${job.id} failed: ${text}\n`);
-    return Promise.resolve();
-  },
-  tellPrivately: () => Promise.resolve(true),
-};
-const engine = createEngine({
-  settings: benchSettings(RUN_MS),
-  log,
-  ledger: createLedger({ keyv: store.keyv, startingCredits: 100 }),
-  jobs: createJobStore(store.keyv),
-  providers: new Map([
-    [
-      'wavespeed/ray-2-flash',
-      createWaveSpeedProvider({ http, baseUrl, apiKey: 'bench-key', endpoint: 'luma/ray-2-flash-i2v' }),
-    ],
-  ]),
-  http,
-  delivery: sink,
-  clock: systemClock,
 });
+const { engine } = benchEngine({ store: store.keyv, http, baseUrl, delivery: sink, runMs: RUN_MS, log });
 
 global.gc?.();
 const baseline = process.memoryUsage().rss;

@@ -6,15 +6,9 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { systemClock } from '../../src/engine/clock.js';
-import type { Delivery } from '../../src/engine/delivery.js';
-import { createEngine } from '../../src/engine/engine.js';
 import { createHttp } from '../../src/net/http.js';
-import { createWaveSpeedProvider } from '../../src/providers/wavespeed.js';
-import { createJobStore } from '../../src/store/jobs.js';
 import { openStore } from '../../src/store/keyv.js';
-import { createLedger } from '../../src/store/ledger.js';
-import { benchRequest, benchSettings } from './world.js';
+import { benchEngine, benchSink, benchRequest } from './world.js';
 
 const env = process.env;
 const dir = env.SOAK_DIR!;
@@ -67,15 +61,7 @@ function post(kind: PostLine['kind'], jobId: string): string {
 let seed = 7 + run * 1000;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) + 1) / (2 ** 31 + 1);
 
-const sink: Delivery = {
-  openStatus: (job) =>
-    Promise.resolve({
-      statusChannelId: job.channelId,
-      statusMessageId: `s${job.id}`,
-      threadId: job.channelId,
-    }),
-  showStatus: () => Promise.resolve(),
-  isAgeRestricted: () => Promise.resolve(false),
+const sink = benchSink({
   postResult(job) {
     // A failed post is as often one Discord never took as one whose answer was lost on the way
     // back (a 5xx or timeout after the message was created): the second kind is what findPost
@@ -87,38 +73,24 @@ const sink: Delivery = {
     return Promise.resolve({ messageId });
   },
   findPost: (job, kind) => Promise.resolve(firstPost.get(`${kind}:${job.id}`)),
-  offerRerun: () => Promise.resolve(),
   postFailure(job) {
     post('failure', job.id);
     return Promise.resolve();
   },
-  tellPrivately: () => Promise.resolve(true),
-};
+});
 
 const store = await openStore(`sqlite://${join(dir, 'store.sqlite')}`, (e) => {
   throw e;
 });
 const http = createHttp();
-const jobs = createJobStore(store.keyv);
-const engine = createEngine({
-  settings: benchSettings(RUN_MS),
-  log: pino({ level: 'warn' }, pino.destination({ dest: join(dir, `engine-${run}.log`), sync: true })),
-  ledger: createLedger({ keyv: store.keyv, startingCredits: STARTING_CREDITS }),
-  jobs,
-  providers: new Map([
-    [
-      'wavespeed/ray-2-flash',
-      createWaveSpeedProvider({
-        http,
-        baseUrl: env.BASE_URL!,
-        apiKey: 'bench-key',
-        endpoint: 'luma/ray-2-flash-i2v',
-      }),
-    ],
-  ]),
+const { engine, jobs } = benchEngine({
+  store: store.keyv,
   http,
+  baseUrl: env.BASE_URL!,
   delivery: sink,
-  clock: systemClock,
+  runMs: RUN_MS,
+  log: pino({ level: 'warn' }, pino.destination({ dest: join(dir, `engine-${run}.log`), sync: true })),
+  startingCredits: STARTING_CREDITS,
 });
 
 const say = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EngineSettings } from '../../src/engine/context.js';
 import { ENGINE_DEFAULTS } from '../../src/engine/context.js';
-import type { Engine } from '../../src/engine/engine.js';
+import { systemClock } from '../../src/engine/clock.js';
+import type { Delivery } from '../../src/engine/delivery.js';
+import { createEngine, type Engine } from '../../src/engine/engine.js';
+import type { Logger } from '../../src/logger.js';
+import type { Http } from '../../src/net/http.js';
+import { createWaveSpeedProvider } from '../../src/providers/wavespeed.js';
+import { createJobStore, type JobStore } from '../../src/store/jobs.js';
+import type { Store } from '../../src/store/keyv.js';
+import { createLedger } from '../../src/store/ledger.js';
 
 type AcceptInput = Parameters<Engine['accept']>[0];
 
@@ -98,3 +106,55 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 export const MB = 1024 * 1024;
+
+/** A Delivery for benches: a status place per job, nothing else visible; `parts` adds the rest. */
+export function benchSink(parts: Pick<Delivery, 'postResult'> & Partial<Delivery>): Delivery {
+  return {
+    openStatus: (job) =>
+      Promise.resolve({
+        statusChannelId: job.channelId,
+        statusMessageId: `s${job.id}`,
+        threadId: job.channelId,
+      }),
+    showStatus: () => Promise.resolve(),
+    isAgeRestricted: () => Promise.resolve(false),
+    findPost: () => Promise.resolve(undefined),
+    offerRerun: () => Promise.resolve(),
+    postFailure: (job, text) => {
+      process.stderr.write(`job ${job.id} failed: ${text}\n`);
+      return Promise.resolve();
+    },
+    tellPrivately: () => Promise.resolve(true),
+    ...parts,
+  };
+}
+
+/** The real engine on `store`, with WaveSpeed Flash at `baseUrl` (a fake), delivering to `delivery`. */
+export function benchEngine(opts: {
+  store: Store;
+  http: Http;
+  baseUrl: string;
+  delivery: Delivery;
+  runMs: number;
+  log: Logger;
+  startingCredits?: number;
+}): { engine: Engine; jobs: JobStore } {
+  const jobs = createJobStore(opts.store);
+  const provider = createWaveSpeedProvider({
+    http: opts.http,
+    baseUrl: opts.baseUrl,
+    apiKey: 'bench-key',
+    endpoint: 'luma/ray-2-flash-i2v',
+  });
+  const engine = createEngine({
+    settings: benchSettings(opts.runMs),
+    log: opts.log,
+    ledger: createLedger({ keyv: opts.store, startingCredits: opts.startingCredits ?? 100 }),
+    jobs,
+    providers: new Map([['wavespeed/ray-2-flash', provider]]),
+    http: opts.http,
+    delivery: opts.delivery,
+    clock: systemClock,
+  });
+  return { engine, jobs };
+}
