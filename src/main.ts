@@ -10,6 +10,7 @@ import { commands } from './commands/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDelivery } from './discord/delivery.js';
 import { createDiscordClient } from './discord/client.js';
+import { createFollowUps } from './discord/followups.js';
 import { routeInteractions } from './discord/interactions.js';
 import { routeReactions } from './discord/reactions.js';
 import { systemClock, type Clock } from './engine/clock.js';
@@ -51,7 +52,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const ledger = createLedger({ keyv: store.keyv, startingCredits: config.STARTING_CREDITS });
   const jobs = createJobStore(store.keyv);
   const client = createDiscordClient({ apiUrl: config.DISCORD_API_URL });
-  const delivery = createDelivery(client, log);
+  const followUps = createFollowUps();
+  const delivery = createDelivery(client, log, followUps);
   const engine = createEngine({
     settings: {
       ...ENGINE_DEFAULTS,
@@ -79,6 +81,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     maxBytes: config.IMAGE_MAX_BYTES,
   });
   routeInteractions(client, commands, {
+    followUps,
     engine,
     ledger,
     fetchImage,

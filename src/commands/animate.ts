@@ -2,7 +2,6 @@
 // the engine's intake. Refusals are ephemeral and charge nothing; an accepted job continues in the
 // channel with the bot token.
 import { MessageFlags, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
-import { followUpsFor } from '../discord/followups.js';
 import { assertCanPost } from '../discord/permissions.js';
 import type { InputImage } from '../engine/engine.js';
 import { Refusal } from '../failures.js';
@@ -36,7 +35,7 @@ export const animate = {
       ...(endImage ? { endImage: await fetchChecked(deps, endImage, maxBytes) } : {}),
     });
     if (!result.ok) throw new Refusal(result.failure);
-    followUpsFor(interaction.client).remember(result.job.id, interaction);
+    deps.followUps.remember(result.job.id, interaction);
 
     const queued = result.job.state === 'waiting' ? ' It will start when your other jobs finish.' : '';
     // The job is accepted and charged from here on: a failed confirmation is only logged (the

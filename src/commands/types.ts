@@ -3,6 +3,7 @@ import type {
   ChatInputCommandInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
+import type { FollowUps } from '../discord/followups.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import type { FetchImage } from '../media/fetch-image.js';
@@ -10,6 +11,8 @@ import type { ModelId } from '../providers/catalog.js';
 import type { Ledger } from '../store/ledger.js';
 
 export interface CommandDeps {
+  /** Where /animate leaves its interaction, for follow-ups while its token lives. */
+  followUps: FollowUps;
   engine: Engine;
   ledger: Ledger;
   fetchImage: FetchImage;

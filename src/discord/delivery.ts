@@ -16,7 +16,7 @@ import {
 import type { Delivery } from '../engine/delivery.js';
 import type { Logger } from '../logger.js';
 import type { JobRecord } from '../store/jobs.js';
-import { followUpsFor } from './followups.js';
+import { createFollowUps, type FollowUps } from './followups.js';
 import { findAfter, snowflakeAt } from './history.js';
 import { isClosedToUs, isTokenGone, isTooLarge, NotSendable } from './errors.js';
 import { RERUN_EMOJI } from './reactions.js';
@@ -41,8 +41,11 @@ export function asBuffer(bytes: Uint8Array): Buffer {
 
 type Payload = Pick<MessageCreateOptions, 'content' | 'files' | 'allowedMentions'>;
 
-export function createDelivery(client: Client, log: Logger): Delivery {
-  const followUps = followUpsFor(client);
+export function createDelivery(
+  client: Client,
+  log: Logger,
+  followUps: FollowUps = createFollowUps(),
+): Delivery {
   /** Where each job's result actually landed, for the 🔁 reaction (this process only). */
   const resultChannel = new Map<string, string>();
 

@@ -1,7 +1,7 @@
 // The interaction of each accepted /animate, kept in memory only (never in the store, never in a
 // log) while its token lives, so a result or notice with nowhere else to go can still reach the
 // member as a follow-up message. See docs/discord.md.
-import type { Client, InteractionReplyOptions, Message } from 'discord.js';
+import type { InteractionReplyOptions, Message } from 'discord.js';
 
 /** Discord accepts follow-ups for 15 minutes after the interaction; stop a minute early. */
 const TOKEN_LIFETIME_MS = 15 * 60_000;
@@ -34,17 +34,4 @@ export function createFollowUps(now: () => number = Date.now): FollowUps {
       return undefined;
     },
   };
-}
-
-// One registry per client: the delivery (built in main.ts) and /animate (which only sees the
-// interaction) both reach it through the client they share.
-const registries = new WeakMap<Client, FollowUps>();
-
-export function followUpsFor(client: Client): FollowUps {
-  let registry = registries.get(client);
-  if (!registry) {
-    registry = createFollowUps();
-    registries.set(client, registry);
-  }
-  return registry;
 }

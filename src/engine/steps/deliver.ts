@@ -83,7 +83,7 @@ async function recordEarlierPost(deps: StepDeps, job: JobRecord): Promise<JobRec
     return undefined;
   });
   if (!found) return job;
-  log.warn({ messageId: found }, 'result was already posted before a restart; not posting again');
+  log.warn({ messageId: found }, 'result already posted (found by its marker); not posting again');
   job = await deps.save(job, { discord: { ...job.discord, resultMessageId: found } });
   await deps.jobs.linkResultMessage(found, job.id);
   return job;

@@ -26,7 +26,7 @@ export async function settle(deps: StepDeps, job: JobRecord, runtime: JobRuntime
   const posted = mayHavePosted
     ? await deps.delivery.findPost(job, 'failure').catch(() => undefined)
     : undefined;
-  if (posted) log.info({ messageId: posted }, 'failure notice was already posted before a restart');
+  if (posted) log.info({ messageId: posted }, 'failure notice already posted (found by its marker)');
   else
     await deps.delivery
       .postFailure(job, text)
