@@ -1,7 +1,7 @@
 // `npm run bench:poll [-- --seed N --jobs N]`: the real Scheduler on a virtual clock against
 // simulated jobs with log-normal completion times. Compares our poll schedule with the SDKs'
-// fixed intervals (§4 of provider-protocols.md) by status requests per job and by the delay
-// between a job finishing and us knowing it. Ends with one JSON line of figures; exits 1 if the
+// fixed intervals (docs/providers.md, "How often others poll") by status requests per job and
+// by the delay between a job finishing and us knowing it. Ends with one JSON line of figures; exits 1 if the
 // 59 s workload misses the issue's target (≤ 12 requests, mean ≤ 1.25 s, p95 ≤ 3 s).
 import { parseArgs } from 'node:util';
 import type { Clock } from '../src/engine/clock.js';

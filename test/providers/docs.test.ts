@@ -12,7 +12,12 @@ function sources(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-const files = [...sources('src/providers'), ...sources('src/engine'), join(ROOT, 'src/net/http.ts')];
+const files = [
+  ...sources('src/providers'),
+  ...sources('src/engine'),
+  ...sources('scripts'),
+  join(ROOT, 'src/net/http.ts'),
+];
 const headings = new Set(
   readFileSync(join(ROOT, 'docs/providers.md'), 'utf8')
     .split('\n')
