@@ -241,8 +241,9 @@ export function createEngine(deps: EngineDeps): Engine {
       await jobs
         .save({ ...job, state: 'refunded', failure: storedFailure(failure), finishedAt: now })
         .catch((error: unknown) => {
-          // Left `accepting`: undone at the next start, and it never held anything.
+          // Still `accepting` in the store (it never held anything): closed by the undo step.
           log.warn({ err: error, jobId: job.id }, 'could not close a refused request');
+          undoLater(job);
         });
       return { ok: false, failure };
     }

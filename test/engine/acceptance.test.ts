@@ -55,26 +55,30 @@ describe('acceptance is all or nothing', () => {
     }
   }
 
-  it('a refused hold whose refunded record cannot be written leaves no job that charges later', async () => {
-    const w = await engineWorld({ startingCredits: 10 }); // the 20-credit job is refused
-    const { map } = w;
-    try {
-      const engine = w.boot();
-      // Writes: index, record (accepting), then the refused hold writes nothing, then the
-      // refunded record: that one fails.
-      map.failAt = map.writes + 3;
-      const result = await w.accept(engine);
-      map.failAt = Infinity;
-      expect(result.ok).toBe(false);
-      await engine.stop();
-      const again = w.boot();
-      await again.resume();
-      await w.settled();
-      await again.stop();
-      expect(w.submits).toHaveLength(0);
-      expect(await w.ledger.balance('ann')).toBe(10);
-    } finally {
-      await w.close();
-    }
-  });
+  for (const restart of [false, true]) {
+    it(`a refused hold whose refunded record cannot be written leaves no job that charges later (${restart ? 'restart' : 'same process'})`, async () => {
+      const w = await engineWorld({ startingCredits: 10 }); // the 20-credit job is refused
+      const { map } = w;
+      try {
+        let engine = w.boot();
+        // Writes: index, record (accepting), then the refused hold writes nothing, then the
+        // refunded record: that one fails.
+        map.failAt = map.writes + 3;
+        const result = await w.accept(engine);
+        map.failAt = Infinity;
+        expect(result.ok).toBe(false);
+        if (restart) {
+          await engine.stop();
+          engine = w.boot();
+          await engine.resume();
+        }
+        await w.settled();
+        await engine.stop();
+        expect(w.submits).toHaveLength(0);
+        expect(await w.ledger.balance('ann')).toBe(10);
+      } finally {
+        await w.close();
+      }
+    });
+  }
 });
