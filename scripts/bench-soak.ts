@@ -6,7 +6,7 @@
 // missing at the end), posted twice, and ledger drift (balance ≠ starting credits − prices of
 // delivered jobs, or a hold left behind). Anything off is listed job by job; nothing is hidden.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,7 +14,7 @@ import { createJobStore, type JobRecord } from '../src/store/jobs.js';
 import { openStore } from '../src/store/keyv.js';
 import { createLedger } from '../src/store/ledger.js';
 import type { AcceptedLine, PostLine } from './bench/soak-engine.js';
-import { startFakeProvider } from './bench/world.js';
+import { readLines, startFakeProvider } from './bench/world.js';
 
 const JOBS = Number(process.env.JOBS ?? 2000);
 const MEMBERS = Number(process.env.MEMBERS ?? 500);
@@ -23,14 +23,6 @@ const STARTING_CREDITS = 100;
 /** The kill comes once this share of jobs has a result post. */
 const KILL_AT = Number(process.env.KILL_AT ?? 0.4);
 const RUN_TIMEOUT_MS = 5 * 60_000;
-
-const readLines = <T>(file: string): T[] =>
-  existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as T)
-    : [];
 
 interface EngineRun {
   exited: Promise<number | null>;

@@ -3,12 +3,12 @@
 // a SIGKILL loses nothing it posted and a restart finds earlier posts the way Discord would.
 // On its first start it accepts JOBS jobs from MEMBERS members; on a later start it only resumes.
 // Exits 0 once no job is open. Prints {"accepted":n} and {"open":n} lines for the orchestrator.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createHttp } from '../../src/net/http.js';
 import { openStore } from '../../src/store/keyv.js';
-import { benchEngine, benchSink, benchRequest } from './world.js';
+import { benchEngine, benchRequest, benchSink, readLines } from './world.js';
 
 const env = process.env;
 const dir = env.SOAK_DIR!;
@@ -34,14 +34,6 @@ export interface AcceptedLine {
 
 const postsFile = join(dir, 'posts.jsonl');
 const acceptedFile = join(dir, 'accepted.jsonl');
-const readLines = <T>(file: string): T[] =>
-  existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as T)
-    : [];
-
 /** What "Discord" already shows: the first post of each kind per job. */
 const firstPost = new Map<string, string>();
 for (const post of readLines<PostLine>(postsFile)) {

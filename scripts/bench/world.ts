@@ -1,6 +1,7 @@
 // What the engine benches share: the fake provider in its own process, the engine settings they
 // run with, the request they send, and the figures they sample.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EngineSettings } from '../../src/engine/context.js';
@@ -157,4 +158,14 @@ export function benchEngine(opts: {
     clock: systemClock,
   });
   return { engine, jobs };
+}
+
+/** The JSON lines of an append-only log file (the soak's posts and acceptances); none if absent. */
+export function readLines<T>(file: string): T[] {
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as T)
+    : [];
 }
