@@ -26,15 +26,9 @@ describe('acceptance is all or nothing', () => {
       it(`store write ${n} of the acceptance fails, ${restart ? 'then the bot restarts' : 'the same process carries on'}`, async () => {
         const w = await engineWorld();
         try {
-          let engine = w.boot();
+          const engine = w.boot();
           const told = await acceptFailingAt(w, engine, n);
-          if (restart) {
-            await engine.stop();
-            engine = w.boot();
-            await engine.resume();
-          }
-          await w.settled();
-          await engine.stop();
+          await w.finish(engine, restart);
           const balance = await w.ledger.balance('ann');
           const { entries } = await w.ledger.statement('ann', 10);
           expect(entries.filter((e) => e.state === 'held')).toEqual([]);
@@ -60,20 +54,14 @@ describe('acceptance is all or nothing', () => {
       const w = await engineWorld({ startingCredits: 10 }); // the 20-credit job is refused
       const { map } = w;
       try {
-        let engine = w.boot();
+        const engine = w.boot();
         // Writes: index, record (accepting), then the refused hold writes nothing, then the
         // refunded record: that one fails.
         map.failAt = map.writes + 3;
         const result = await w.accept(engine);
         map.failAt = Infinity;
         expect(result.ok).toBe(false);
-        if (restart) {
-          await engine.stop();
-          engine = w.boot();
-          await engine.resume();
-        }
-        await w.settled();
-        await engine.stop();
+        await w.finish(engine, restart);
         expect(w.submits).toHaveLength(0);
         expect(await w.ledger.balance('ann')).toBe(10);
       } finally {

@@ -129,7 +129,19 @@ export async function engineWorld(opts: EngineWorldOptions = {}) {
     }
   }
 
+  /** Lets `engine` (or, with `restart`, a fresh engine on the same store) finish every open job. */
+  async function finish(engine: Engine, restart: boolean): Promise<void> {
+    if (restart) {
+      await engine.stop();
+      engine = boot();
+      await engine.resume();
+    }
+    await settled();
+    await engine.stop();
+  }
+
   return {
+    finish,
     map,
     image,
     submits,
