@@ -245,8 +245,11 @@ export function createDelivery(
     },
 
     async offerRerun(job, messageId) {
+      // Asked once per posted result: the entry is taken, so the map never outgrows the jobs in flight.
+      const landed = resultChannel.get(job.id);
+      resultChannel.delete(job.id);
       try {
-        const channel = await sendable(resultChannel.get(job.id) ?? job.discord.threadId ?? job.channelId);
+        const channel = await sendable(landed ?? job.discord.threadId ?? job.channelId);
         await channel.messages.react(messageId, RERUN_EMOJI);
       } catch (error) {
         log.warn({ err: error, jobId: job.id }, 'could not add the 🔁 reaction');
