@@ -9,10 +9,9 @@ import {
 import { Refusal } from '../failures.js';
 
 /** What the bot needs in a server channel, named as Discord's settings name them. */
-const NEEDED = [
-  [PermissionFlagsBits.ViewChannel, 'View Channel'],
-  [PermissionFlagsBits.SendMessages, 'Send Messages'],
-] as const;
+const VIEW = [PermissionFlagsBits.ViewChannel, 'View Channel'] as const;
+const SEND = [PermissionFlagsBits.SendMessages, 'Send Messages'] as const;
+const SEND_IN_THREADS = [PermissionFlagsBits.SendMessagesInThreads, 'Send Messages in Threads'] as const;
 
 /**
  * Throws a Refusal when the bot cannot post the status, thread and result here with its token.
@@ -29,12 +28,10 @@ export function assertCanPost(interaction: ChatInputCommandInteraction): void {
     interaction.authorizingIntegrationOwners[ApplicationIntegrationType.GuildInstall] !== undefined;
   if (!guildInstalled || !interaction.guild) throw new Refusal({ code: 'not_in_server' });
 
-  const has = interaction.appPermissions;
-  for (const [bit, name] of NEEDED) {
-    if (bit === PermissionFlagsBits.SendMessages && interaction.channel?.isThread()) continue;
-    if (!has.has(bit)) throw new Refusal({ code: 'missing_permission', permission: name });
-  }
-  if (interaction.channel?.isThread() && !has.has(PermissionFlagsBits.SendMessagesInThreads)) {
-    throw new Refusal({ code: 'missing_permission', permission: 'Send Messages in Threads' });
+  // In a thread, posting is its own permission.
+  const needed = [VIEW, interaction.channel?.isThread() ? SEND_IN_THREADS : SEND];
+  for (const [bit, name] of needed) {
+    if (!interaction.appPermissions.has(bit))
+      throw new Refusal({ code: 'missing_permission', permission: name });
   }
 }
