@@ -140,8 +140,11 @@ export function createJobStore(keyv: Store): JobStore {
   return {
     get,
     async create(job) {
-      await editIndex(bucketOf(job.id), (ids) => (ids.has(job.id) ? false : (ids.add(job.id), true)));
+      // The record before its index entry: the start-up scan drops index entries without a
+      // record, and it runs while new jobs are being accepted. A crash between the two leaves a
+      // record nobody lists, written before any hold or side effect, so nothing is lost.
       await keyv.set(key(job.id), job);
+      await editIndex(bucketOf(job.id), (ids) => (ids.has(job.id) ? false : (ids.add(job.id), true)));
     },
     async save(job) {
       await keyv.set(key(job.id), job);

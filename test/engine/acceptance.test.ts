@@ -17,7 +17,7 @@ async function acceptFailingAt(w: EngineWorld, engine: Engine, n: number) {
   return told;
 }
 
-/** An accept writes four times (open index, `accepting` record, hold, state); the fifth is its first step's. */
+/** An accept writes four times (`accepting` record, open index, hold, state); the fifth is its first step's. */
 const ACCEPT_WRITES = 5;
 
 describe('acceptance is all or nothing', () => {
