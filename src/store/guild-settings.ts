@@ -25,7 +25,7 @@ export const NO_SETTINGS: GuildSettings = Object.freeze({
   disabledModels: [],
   blocked: {},
   blocklist: [],
-}) as GuildSettings;
+});
 
 export interface GuildSettingsStore {
   /** The server's settings; NO_SETTINGS when it has none. */
