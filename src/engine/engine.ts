@@ -315,9 +315,12 @@ export function createEngine(deps: EngineDeps): Engine {
     job: (id) => jobs.get(id),
 
     async resume() {
+      const startedAt = Date.now();
+      log.debug('resuming open jobs');
       const learned = runTimesSnapshot.safeParse(await jobs.loadMeta('run-times'));
       if (learned.success) runTimes.restore(learned.data);
       const open = await jobs.listOpen();
+      log.debug({ ms: Date.now() - startedAt, open: open.length }, 'read open jobs');
       // Jobs accepted since the start are already live (and newer than what was read).
       const loaded = open.filter((job) => !active.has(job.id));
       for (const job of loaded) {
@@ -327,7 +330,7 @@ export function createEngine(deps: EngineDeps): Engine {
       }
       for (const job of loaded) wake(job.id, 0);
       pump();
-      if (loaded.length > 0) log.info({ jobs: loaded.length }, 'resumed open jobs');
+      log.info({ jobs: loaded.length, ms: Date.now() - startedAt }, 'resumed open jobs');
       return loaded.length;
     },
 

@@ -63,6 +63,7 @@ export async function runJob(
   for (let chained = 0; chained < MAX_CHAINED_STEPS; chained++) {
     const step = STEPS[job.state];
     if (!step) return engine.finished(job);
+    deps.logFor(job).debug({ state: job.state }, 'step');
     let answer: Next;
     try {
       answer = await step(deps, job, runtime);

@@ -250,7 +250,8 @@ describe('SIGKILL at each step, then a restart on the same store', () => {
     await expectDeliveredOnce(w, jobId);
     const posts = w.discord.requests.filter((r) => r.method === 'POST' && MESSAGE_POST.test(r.path));
     expect(posts.filter((r) => r.at >= restartedAt)).toHaveLength(0);
-    expect(w.logs().some((l) => l.run === 1 && l.msg === 'resumed open jobs')).toBe(false);
+    const resumed = await w.waitFor(() => w.logs().find((l) => l.run === 1 && l.msg === 'resumed open jobs'));
+    expect(resumed.jobs).toBe(0);
   }, 30_000);
 
   it('failed: killed while the failure notice is posted, the member is refunded once and told once', async () => {
