@@ -19,6 +19,20 @@ const snowflake = z.string().regex(/^\d{17,20}$/, 'must be a Discord id (17 to 2
 const intFrom = (min: number, def: number) => z.coerce.number().int().min(min).default(def);
 
 /** `host[:port]` entries; an entry without a port matches the scheme's default port. */
+/** Comma-separated Discord ids. */
+const idList = z.string().transform((v, ctx) => {
+  const ids = v
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const bad = ids.find((id) => !/^\d{17,20}$/.test(id));
+  if (bad !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `has “${bad}”, which is not a Discord user id` });
+    return z.NEVER;
+  }
+  return ids;
+});
+
 const hostList = z
   .string()
   .transform((v) =>
@@ -97,6 +111,10 @@ export const configSchema = z.object({
   FAL_STORAGE_URL: httpUrl.default('https://rest.fal.ai'),
   STORE_URL: storeUrl.default('sqlite://data/animate.sqlite'),
   STARTING_CREDITS: intFrom(0, 100),
+  /** `guild`: a balance per member per server (DMs their own); `global`: one balance per member. */
+  CREDITS_SCOPE: z.enum(['guild', 'global']).default('guild'),
+  /** User ids that pass every admin check in every server (the host). */
+  ADMIN_USER_IDS: idList.default([]),
   DEFAULT_MODEL: z.enum(MODEL_IDS).default('wavespeed/ray-2-flash'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest input image we download from Discord. */

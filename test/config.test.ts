@@ -48,6 +48,8 @@ describe('loadConfig defaults', () => {
     expect(config.STARTING_CREDITS).toBe(100);
     expect(config.DEFAULT_MODEL).toBe('wavespeed/ray-2-flash');
     expect(config.LOG_LEVEL).toBe('info');
+    expect(config.CREDITS_SCOPE).toBe('guild');
+    expect(config.ADMIN_USER_IDS).toEqual([]);
   });
 
   it('defaults STORE_URL to an SQLite file under ./data/', () => {
@@ -222,6 +224,25 @@ describe('DISCORD_CDN_HOSTS parsing', () => {
       expect(configError({ ...REQUIRED, DISCORD_CDN_HOSTS: value }).message).toContain('DISCORD_CDN_HOSTS');
     },
   );
+});
+
+describe('economy settings', () => {
+  it('reads CREDITS_SCOPE and a comma-separated ADMIN_USER_IDS', () => {
+    const config = loadConfig({
+      ...REQUIRED,
+      CREDITS_SCOPE: 'global',
+      ADMIN_USER_IDS: ' 111111111111111111, 222222222222222222 ,',
+    });
+    expect(config.CREDITS_SCOPE).toBe('global');
+    expect(config.ADMIN_USER_IDS).toEqual(['111111111111111111', '222222222222222222']);
+  });
+
+  it.each([
+    ['CREDITS_SCOPE', 'server'],
+    ['ADMIN_USER_IDS', '111111111111111111,@host'],
+  ])('refuses %s=%j naming it', (name, value) => {
+    expect(configError({ ...REQUIRED, [name]: value }).message).toMatch(new RegExp(`^${name} `));
+  });
 });
 
 describe('.env.example', () => {
