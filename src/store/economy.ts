@@ -122,3 +122,29 @@ export interface Economy {
   audit(): Promise<Array<{ account: AccountRef; free: number; sum: number; held: number; holds: number }>>;
   close?(): Promise<void>;
 }
+
+/** What every backend is built from (besides its store). */
+export interface EconomyOptions {
+  /** The free balance of an account that has nothing to carry over from the pre-scope ledger. */
+  startingCredits: number;
+  /** The clock (ms); tests move it to cross allowance and cap periods. */
+  now?: () => number;
+}
+
+/** Notes of the entries the economy writes by itself (docs/economy.md, "Entries"). */
+export const NOTES = {
+  start: 'starting credits',
+  migrated: 'carried over from before per-server balances',
+  allowance: 'allowance',
+} as const;
+
+/** Credits are whole, non-negative and exact in a double: anything else is a bug upstream. */
+export function checkAmount(amount: number, what = 'amount'): number {
+  if (!Number.isSafeInteger(amount) || amount < 0) throw new RangeError(`bad ${what} ${amount}`);
+  return amount;
+}
+
+/** The key of the n-th lowering of a hold: `refund:<jobId>:lowered`, then `…:lowered:2`, ... */
+export function loweredKey(jobId: string, n: number): string {
+  return n <= 1 ? `refund:${jobId}:lowered` : `refund:${jobId}:lowered:${n}`;
+}

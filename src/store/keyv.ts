@@ -5,6 +5,9 @@ import { dirname, resolve } from 'node:path';
 import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
+import type { Economy, EconomyOptions } from './economy.js';
+import { createKeyvEconomy } from './economy-keyv.js';
+import { type RedisCommander, createRedisEconomy } from './economy-redis.js';
 
 export type Store = Keyv<unknown>;
 
@@ -12,6 +15,13 @@ export interface OpenedStore {
   keyv: Store;
   /** Human-readable location for the start-up log (no credentials). */
   location: string;
+  /**
+   * The credit economy on this store (docs/economy.md): on SQLite and in-memory Keyv the
+   * per-process backend (this process must be the store's only writer), on Redis the one made of
+   * Lua scripts (exact across processes). Call it once: a second call returns the same economy,
+   * and throws if the options differ.
+   */
+  economy(opts: EconomyOptions): Economy;
   close(): Promise<void>;
 }
 
@@ -34,7 +44,12 @@ export async function openStore(url: string, onError: (error: unknown) => void):
     await adapter.query('PRAGMA synchronous=NORMAL');
     const keyv = new Keyv<unknown>({ store: adapter, namespace: NAMESPACE, throwOnErrors: true });
     keyv.on('error', onError);
-    return { keyv, location: `sqlite ${path}`, close: () => keyv.disconnect() };
+    return {
+      keyv,
+      location: `sqlite ${path}`,
+      economy: once((o) => createKeyvEconomy({ keyv, ...o })),
+      close: () => keyv.disconnect(),
+    };
   }
   const adapter = new KeyvRedis(url, { throwOnErrors: true });
   const keyv = new Keyv<unknown>({ store: adapter, namespace: NAMESPACE, throwOnErrors: true });
@@ -57,5 +72,31 @@ export async function openStore(url: string, onError: (error: unknown) => void):
     clearTimeout(timer);
   }
   const { host } = new URL(url);
-  return { keyv, location: `redis ${host}`, close: () => keyv.disconnect() };
+  return {
+    keyv,
+    location: `redis ${host}`,
+    economy: once((o) => {
+      if (adapter.isCluster() || adapter.isSentinel())
+        throw new Error('the economy needs a single Redis server');
+      return createRedisEconomy({
+        client: adapter.client as unknown as RedisCommander,
+        // Where Keyv put the pre-scope ledger's `acct:<userId>`: its namespace, then the adapter's.
+        legacyKey: (userId) => adapter.createKeyPrefix(`${NAMESPACE}:acct:${userId}`, adapter.namespace),
+        ...o,
+      });
+    }),
+    close: () => keyv.disconnect(),
+  };
+}
+
+/** Wraps an economy factory so a store has one economy (two Keyv economies on one store would both think they are the only writer). */
+function once(make: (opts: EconomyOptions) => Economy): (opts: EconomyOptions) => Economy {
+  let made: { opts: EconomyOptions; economy: Economy } | undefined;
+  return (opts) => {
+    if (!made) made = { opts, economy: make(opts) };
+    else if (made.opts.startingCredits !== opts.startingCredits || made.opts.now !== opts.now) {
+      throw new Error('this store already has an economy with other options');
+    }
+    return made.economy;
+  };
 }

@@ -8,11 +8,19 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Keyv from 'keyv';
-import { openStore, type Store } from '../../src/store/keyv.js';
+import type { Economy, EconomyOptions } from '../../src/store/economy.js';
+import { createKeyvEconomy } from '../../src/store/economy-keyv.js';
+import { openStore, type OpenedStore, type Store } from '../../src/store/keyv.js';
 
 export interface Backend {
   keyv: Store;
   errors: unknown[];
+  /**
+   * A new economy on this backend's data. On Keyv it is what a restarted process builds (use one
+   * at a time: each thinks it is the only writer); on Redis each has its own client connection,
+   * as another process would, and any number may run at once.
+   */
+  economy(opts: EconomyOptions): Promise<Economy>;
   close(): Promise<void>;
 }
 
@@ -78,6 +86,34 @@ async function openRetrying(url: string, errors: unknown[]) {
   }
 }
 
+const keyvEconomy =
+  (keyv: Store) =>
+  (opts: EconomyOptions): Promise<Economy> => {
+    try {
+      return Promise.resolve(createKeyvEconomy({ keyv, ...opts }));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+
+/** Deletes the economy's Redis keys (Keyv's clear() covers only Keyv's own namespace). */
+async function clearEconomy(store: OpenedStore): Promise<void> {
+  const adapter = store.keyv.store as { client: { sendCommand<T>(args: string[]): Promise<T> } };
+  let cursor = '0';
+  do {
+    const [next, keys] = await adapter.client.sendCommand<[string, string[]]>([
+      'SCAN',
+      cursor,
+      'MATCH',
+      'animate:eco:*',
+      'COUNT',
+      '1000',
+    ]);
+    cursor = next;
+    if (keys.length > 0) await adapter.client.sendCommand(['DEL', ...keys]);
+  } while (cursor !== '0');
+}
+
 export function storeBackends(): BackendFactory[] {
   const list: BackendFactory[] = [
     [
@@ -86,7 +122,7 @@ export function storeBackends(): BackendFactory[] {
         const errors: unknown[] = [];
         const keyv: Store = new Keyv();
         keyv.on('error', (error: unknown) => errors.push(error));
-        return Promise.resolve({ keyv, errors, close: () => keyv.disconnect() });
+        return Promise.resolve({ keyv, errors, economy: keyvEconomy(keyv), close: () => keyv.disconnect() });
       },
     ],
     [
@@ -98,6 +134,7 @@ export function storeBackends(): BackendFactory[] {
         return {
           keyv: store.keyv,
           errors,
+          economy: keyvEconomy(store.keyv),
           close: async () => {
             await store.close();
             rmSync(dir, { recursive: true, force: true });
@@ -111,9 +148,24 @@ export function storeBackends(): BackendFactory[] {
       'Redis server',
       async () => {
         const errors: unknown[] = [];
-        const store = await openRetrying(await redisUrl(), errors);
+        const url = await redisUrl();
+        const store = await openRetrying(url, errors);
         await store.keyv.clear();
-        return { keyv: store.keyv, errors, close: () => store.close() };
+        await clearEconomy(store);
+        const others: OpenedStore[] = [];
+        return {
+          keyv: store.keyv,
+          errors,
+          economy: async (opts) => {
+            const other = await openRetrying(url, errors);
+            others.push(other);
+            return other.economy(opts);
+          },
+          close: async () => {
+            for (const other of others) await other.close();
+            await store.close();
+          },
+        };
       },
     ]);
   }
