@@ -6,8 +6,24 @@ import type { ProviderError } from './providers/errors.js';
 
 export type Failure =
   // Refusals before anything is charged.
-  | { code: 'insufficient_credits'; price: number; balance: number; rerun?: boolean }
+  | {
+      code: 'insufficient_credits';
+      price: number;
+      balance: number;
+      rerun?: boolean;
+      /** When the server's allowance next tops the balance up (ms); absent when there is none. */
+      allowanceAt?: number;
+    }
   | { code: 'model_unavailable'; model: ModelId; rerun?: boolean }
+  // A server's own rules (/animate-admin), checked before anything is charged.
+  | { code: 'model_disabled'; model: ModelId; rerun?: boolean }
+  | { code: 'server_cap'; resetsAt: number; rerun?: boolean }
+  | { code: 'blocked'; rerun?: boolean }
+  | { code: 'channel_not_allowed'; channels: string[]; rerun?: boolean }
+  | { code: 'role_required'; rerun?: boolean }
+  | { code: 'prompt_blocked'; rerun?: boolean }
+  | { code: 'not_admin' }
+  | { code: 'guild_only' }
   | { code: 'unsupported_option'; model: ModelId; option: string }
   | { code: 'unknown_model'; model: string }
   | { code: 'bad_prompt' }
@@ -46,14 +62,37 @@ const NOTHING_CHARGED = 'Nothing was charged.';
 /** The sentence a member reads. Refusals say nothing was charged; job failures say it in the notice. */
 export function failureMessage(failure: Failure): string {
   switch (failure.code) {
-    case 'insufficient_credits':
+    case 'insufficient_credits': {
+      const more =
+        failure.allowanceAt === undefined
+          ? 'A server admin can grant you more.'
+          : `Your allowance tops you up again ${relativeTime(failure.allowanceAt)}.`;
       return failure.rerun
-        ? `A rerun costs ${failure.price} credits and you have ${failure.balance}, so nothing was started or charged.`
-        : `This video costs ${failure.price} credits and you have ${failure.balance}. ${NOTHING_CHARGED}`;
+        ? `A rerun costs ${failure.price} credits and you have ${failure.balance}, so nothing was started or charged. ${more}`
+        : `This video costs ${failure.price} credits and you have ${failure.balance}. ${more} ${NOTHING_CHARGED}`;
+    }
     case 'model_unavailable':
       return failure.rerun
         ? `${failure.model} is not available on this bot right now, so the rerun was not started. ${NOTHING_CHARGED}`
         : `${failure.model} is not available on this bot right now. ${NOTHING_CHARGED}`;
+    case 'model_disabled':
+      return failure.rerun
+        ? `${failure.model} is not available in this server, so the rerun was not started. ${NOTHING_CHARGED}`
+        : `${failure.model} is not available in this server. ${NOTHING_CHARGED}`;
+    case 'server_cap':
+      return `This server has used its credits for now${failure.rerun ? ', so the rerun was not started' : ''}; the limit resets ${relativeTime(failure.resetsAt)}. ${NOTHING_CHARGED}`;
+    case 'blocked':
+      return `You may not use /animate${failure.rerun ? ' or reruns' : ''} in this server. ${NOTHING_CHARGED}`;
+    case 'channel_not_allowed':
+      return `${failure.rerun ? 'Reruns' : '/animate'} can be used only in ${channelList(failure.channels)} in this server. ${NOTHING_CHARGED}`;
+    case 'role_required':
+      return `${failure.rerun ? 'Reruns are' : '/animate is'} only for members with one of the roles this server allows. ${NOTHING_CHARGED}`;
+    case 'prompt_blocked':
+      return `${failure.rerun ? 'That prompt' : 'Your prompt'} contains something this server does not allow${failure.rerun ? ', so the rerun was not started' : ''}. ${NOTHING_CHARGED}`;
+    case 'not_admin':
+      return 'Only members with the **Manage Server** permission can use /animate-admin.';
+    case 'guild_only':
+      return 'This command works only in a server.';
     case 'unsupported_option':
       return `${failure.model} does not support \`${failure.option}\`. ${NOTHING_CHARGED}`;
     case 'unknown_model':
@@ -163,6 +202,20 @@ export class Refusal extends Error {
 
 export function isRefusal(error: unknown): error is Refusal {
   return error instanceof Refusal;
+}
+
+/** A moment as Discord shows it to each reader, relative ("in 3 hours"). */
+export function relativeTime(ms: number): string {
+  return `<t:${Math.floor(ms / 1000)}:R>`;
+}
+
+/** At most this many channels are named in a refusal; the rest are counted. */
+const CHANNELS_NAMED = 10;
+
+function channelList(ids: string[]): string {
+  const named = ids.slice(0, CHANNELS_NAMED).map((id) => `<#${id}>`);
+  const rest = ids.length - named.length;
+  return rest > 0 ? `${named.join(', ')} and ${rest} more` : named.join(', ');
 }
 
 function mib(bytes: number): string {

@@ -1,5 +1,5 @@
 // Builders for the guild-side API objects (channels, threads, members, roles, the GUILD_CREATE guild).
-import type { FakeChannel, FakeUser, ThreadRecord } from './types.js';
+import type { FakeChannel, FakeRole, FakeUser, ThreadRecord } from './types.js';
 
 const bit = (n: number): bigint => 1n << BigInt(n);
 
@@ -83,12 +83,12 @@ export function threadChannel(
   };
 }
 
-export function memberOf(user: FakeUser, joinedAt: string): Record<string, unknown> {
+export function memberOf(user: FakeUser, joinedAt: string, roles: string[] = []): Record<string, unknown> {
   return {
     user,
     nick: null,
     avatar: null,
-    roles: [],
+    roles,
     joined_at: joinedAt,
     deaf: false,
     mute: false,
@@ -105,6 +105,30 @@ export interface GuildSnapshot {
   users: FakeUser[];
   channels: FakeChannel[];
   threads: ThreadRecord[];
+  /** Roles besides @everyone. */
+  roles: FakeRole[];
+  memberRoles: ReadonlyMap<string, string[]>;
+}
+
+/** A role object as the API sends it. */
+export function roleObject(
+  id: string,
+  opts: { name: string; permissions: bigint | string; position: number },
+): FakeRole {
+  return {
+    id,
+    name: opts.name,
+    color: 0,
+    colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
+    hoist: false,
+    icon: null,
+    unicode_emoji: null,
+    position: opts.position,
+    permissions: opts.permissions.toString(),
+    managed: false,
+    mentionable: false,
+    flags: 0,
+  };
 }
 
 /** The full guild sent in GUILD_CREATE (and, minus the gateway-only lists, from GET /guilds/{id}). */
@@ -135,19 +159,8 @@ export function guildPayload(g: GuildSnapshot): Record<string, unknown> {
     max_members: 500000,
     features: [],
     roles: [
-      {
-        id: g.id,
-        name: '@everyone',
-        color: 0,
-        hoist: false,
-        icon: null,
-        unicode_emoji: null,
-        position: 0,
-        permissions: EVERYONE_PERMISSIONS,
-        managed: false,
-        mentionable: false,
-        flags: 0,
-      },
+      roleObject(g.id, { name: '@everyone', permissions: EVERYONE_PERMISSIONS, position: 0 }),
+      ...g.roles,
     ],
     emojis: [],
     stickers: [],
@@ -155,7 +168,7 @@ export function guildPayload(g: GuildSnapshot): Record<string, unknown> {
     large: false,
     unavailable: false,
     member_count: g.users.length,
-    members: g.users.map((u) => memberOf(u, g.createdAt)),
+    members: g.users.map((u) => memberOf(u, g.createdAt, g.memberRoles.get(u.id) ?? [])),
     channels: g.channels,
     threads: g.threads.map((t) => t.channel),
     presences: [],

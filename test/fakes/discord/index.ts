@@ -3,11 +3,12 @@
 import type { Server } from 'node:http';
 import { expireAttachment, publishAttachment } from './cdn.js';
 import { sendButton, sendModalSubmit, type SendComponentInput, type SendModalInput } from './components.js';
-import { isThread, memberOf } from './guild.js';
+import { ChannelType, isThread, roleObject } from './guild.js';
 import type { FakeInteraction } from './interaction.js';
 import { buildMessage, storeMessage } from './messages.js';
 import { denyOnChannel, Permission, type PermissionName } from './permissions.js';
 import { addReaction, parseEmoji } from './routes/reactions.js';
+import { createThread } from './routes/threads.js';
 import { startServer } from './server.js';
 import { sendCommand, type SendCommandInput } from './slash.js';
 import type {
@@ -16,6 +17,7 @@ import type {
   FakeAttachment,
   FakeChannel,
   FakeDiscordOptions,
+  FakeRole,
   FakeUser,
   InjectedFault,
   ReactionEmoji,
@@ -103,7 +105,7 @@ export class FakeDiscord {
   addUser(opts: { username?: string; bot?: boolean } = {}): FakeUser {
     const user = this.world.makeUser(opts.username ?? `user${this.world.users.size}`, opts.bot ?? false);
     if (this.gatewayReady) {
-      const member = memberOf(user, this.world.createdAt);
+      const member = this.world.member(user);
       this.world.dispatch('GUILD_MEMBER_ADD', { ...member, guild_id: this.world.guildId });
     }
     return user;
@@ -113,6 +115,51 @@ export class FakeDiscord {
     const channel = this.world.addChannel(opts);
     if (this.gatewayReady) this.world.dispatch('CHANNEL_CREATE', channel);
     return channel;
+  }
+
+  /** The person who owns the guild (every permission, Manage Server included). */
+  get owner(): FakeUser {
+    return this.world.owner;
+  }
+
+  /** A guild role with these permission bits (none by default); dispatched as GUILD_ROLE_CREATE. */
+  addRole(opts: { name?: string; permissions?: PermissionName[] } = {}): FakeRole {
+    const bits = (opts.permissions ?? []).reduce((b, name) => b | Permission[name], 0n);
+    const role = roleObject(this.world.nextId(), {
+      name: opts.name ?? `role-${this.world.roles.length + 1}`,
+      permissions: bits,
+      position: this.world.roles.length + 1,
+    });
+    this.world.roles.push(role);
+    if (this.gatewayReady) this.world.dispatch('GUILD_ROLE_CREATE', { guild_id: this.world.guildId, role });
+    return role;
+  }
+
+  /**
+   * Gives a member a role. Dispatched as GUILD_MEMBER_UPDATE, which (like Discord) reaches only
+   * a bot with the privileged Guild Members intent; interactions and reactions carry the roles.
+   */
+  giveRole(userId: string, roleId: string): void {
+    const roles = this.world.memberRoles.get(userId) ?? [];
+    if (!roles.includes(roleId)) this.world.memberRoles.set(userId, [...roles, roleId]);
+    this.world.dispatch('GUILD_MEMBER_UPDATE', {
+      ...this.world.member(this.world.user(userId)),
+      guild_id: this.world.guildId,
+    });
+  }
+
+  /** A public thread a person started under a channel, without a starter message. */
+  addThread(opts: { parentId?: string; name?: string; owner?: FakeUser } = {}): FakeChannel {
+    const parent = this.world.channel(opts.parentId ?? this.world.channelId);
+    return createThread(this.world, parent, {
+      id: this.world.nextId(),
+      name: opts.name ?? 'a thread',
+      type:
+        parent.type === ChannelType.Announcement ? ChannelType.AnnouncementThread : ChannelType.PublicThread,
+      autoArchive: 1440,
+      starterMessageId: null,
+      ownerId: (opts.owner ?? this.world.owner).id,
+    });
   }
 
   dmChannelFor(userId: string): FakeChannel {

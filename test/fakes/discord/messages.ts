@@ -1,7 +1,6 @@
 // Creating, editing and serialising messages; shared by the channel routes (bot token) and the
 // interaction webhook routes, so both validate and store the same way.
 import { publishAttachment } from './cdn.js';
-import { memberOf } from './guild.js';
 import { ApiError, bodyObject, isRecord, type ParsedBody } from './http.js';
 import type { FakeChannel, FakeUser, RecordedFile, StoredAttachment, StoredMessage } from './types.js';
 import { formError, validateContent, validateEmbeds, validateNonce, validateUploads } from './validation.js';
@@ -189,7 +188,7 @@ export function toApiMessage(world: World, m: StoredMessage): Record<string, unk
 export function gatewayMessage(world: World, m: StoredMessage): Record<string, unknown> {
   const api = toApiMessage(world, m);
   if (m.guild_id === undefined || m.webhook_id !== undefined) return api;
-  const { user: _u, ...member } = memberOf(m.author, world.createdAt);
+  const { user: _u, ...member } = world.member(m.author);
   return { ...api, member };
 }
 

@@ -7,6 +7,8 @@ import type { FakeChannel } from './types.js';
 import type { World } from './world.js';
 
 export const Permission = {
+  Administrator: 1n << 3n,
+  ManageGuild: 1n << 5n,
   ViewChannel: 1n << 10n,
   SendMessages: 1n << 11n,
   AttachFiles: 1n << 15n,

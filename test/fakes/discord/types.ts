@@ -17,6 +17,22 @@ export interface FakeUser {
   public_flags: number;
 }
 
+export interface FakeRole {
+  id: string;
+  name: string;
+  color: number;
+  colors: { primary_color: number; secondary_color: number | null; tertiary_color: number | null };
+  hoist: boolean;
+  icon: string | null;
+  unicode_emoji: string | null;
+  position: number;
+  /** The permission bits as a decimal string. */
+  permissions: string;
+  managed: boolean;
+  mentionable: boolean;
+  flags: number;
+}
+
 export interface PermissionOverwrite {
   id: string;
   type: 0 | 1;

@@ -2,7 +2,14 @@
 // CDN files, and the logs tests read. Route handlers receive it and change it.
 import { randomBytes } from 'node:crypto';
 import { Gateway, type GatewayHost } from './gateway.js';
-import { ChannelType, dmChannel, guildChannel, guildPayload, memberOf } from './guild.js';
+import {
+  ChannelType,
+  dmChannel,
+  EVERYONE_PERMISSIONS,
+  guildChannel,
+  guildPayload,
+  memberOf,
+} from './guild.js';
 import { ApiError } from './http.js';
 import type { FakeInteraction } from './interaction.js';
 import { createSnowflakes } from './snowflake.js';
@@ -10,6 +17,7 @@ import type {
   DispatchedEvent,
   DroppedEvent,
   FakeChannel,
+  FakeRole,
   FakeUser,
   InjectedFault,
   RecordedRequest,
@@ -60,6 +68,10 @@ export class World implements GatewayHost {
   readonly dmByUser = new Map<string, string>();
   readonly blockedDms = new Set<string>();
   readonly noThreads = new Set<string>();
+  /** The guild's roles besides @everyone. */
+  readonly roles: FakeRole[] = [];
+  /** Role ids per member (user id). */
+  readonly memberRoles = new Map<string, string[]>();
   readonly messages = new Map<string, StoredMessage[]>();
   readonly threads: ThreadRecord[] = [];
   readonly interactions = new Map<string, FakeInteraction>();
@@ -168,7 +180,32 @@ export class World implements GatewayHost {
   }
 
   members(): Record<string, unknown>[] {
-    return [...this.users.values()].map((u) => memberOf(u, this.createdAt));
+    return [...this.users.values()].map((u) => this.member(u));
+  }
+
+  /** The guild member object of a user, with their roles. */
+  member(user: FakeUser): Record<string, unknown> {
+    return memberOf(user, this.createdAt, this.memberRoles.get(user.id) ?? []);
+  }
+
+  /**
+   * A member's permissions in a channel, as Discord computes them for these simple guilds: the
+   * owner and Administrator have every bit; otherwise @everyone's and their roles' permissions,
+   * minus what the channel's (for a thread, its parent's) @everyone overwrite denies.
+   */
+  memberPermissions(user: FakeUser, channel: FakeChannel): bigint {
+    const all = (1n << 53n) - 1n;
+    if (user.id === this.owner.id) return all;
+    const held = new Set(this.memberRoles.get(user.id) ?? []);
+    let bits = BigInt(EVERYONE_PERMISSIONS);
+    for (const role of this.roles) if (held.has(role.id)) bits |= BigInt(role.permissions);
+    if ((bits & (1n << 3n)) !== 0n) return all;
+    const source =
+      channel.parent_id && channel.thread_metadata
+        ? (this.channels.get(channel.parent_id) ?? channel)
+        : channel;
+    const everyone = (source.permission_overwrites ?? []).find((o) => o.id === this.guildId);
+    return everyone ? bits & ~BigInt(everyone.deny) : bits;
   }
 
   guildPayload(): Record<string, unknown> {
@@ -183,6 +220,8 @@ export class World implements GatewayHost {
       ),
       // A deleted thread keeps its record for tests but is gone from the guild.
       threads: this.threads.filter((t) => this.channels.has(t.id)),
+      roles: this.roles,
+      memberRoles: this.memberRoles,
     });
   }
 

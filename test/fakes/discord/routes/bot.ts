@@ -1,6 +1,5 @@
 // Bot-token routes about the session and identity: /gateway/bot (where discord.js learns the
 // gateway URL), users, the application, DM channels, and plain channel/guild/member fetches.
-import { memberOf } from '../guild.js';
 import { ApiError, bodyObject, ok } from '../http.js';
 import { route, type Route } from '../router.js';
 import type { World } from '../world.js';
@@ -66,6 +65,6 @@ export const botRoutes: Route[] = [
     assertGuild(world, params[0]);
     const user = world.users.get(params[1] ?? '');
     if (user === undefined) throw new ApiError(404, 10007, 'Unknown Member');
-    return ok(memberOf(user, world.createdAt));
+    return ok(world.member(user));
   }),
 ];

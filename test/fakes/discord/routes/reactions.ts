@@ -1,5 +1,4 @@
 // Reactions: the MESSAGE_REACTION_ADD/REMOVE payloads and the bot's own PUT/DELETE .../@me routes.
-import { memberOf } from '../guild.js';
 import { ApiError, noContent } from '../http.js';
 import { route, type Route } from '../router.js';
 import type { FakeUser, ReactionEmoji, StoredMessage } from '../types.js';
@@ -25,7 +24,7 @@ export function reactionPayload(
     user_id: user.id,
     channel_id: m.channel_id,
     message_id: m.id,
-    ...(m.guild_id === undefined ? {} : { guild_id: m.guild_id, member: memberOf(user, world.createdAt) }),
+    ...(m.guild_id === undefined ? {} : { guild_id: m.guild_id, member: world.member(user) }),
     emoji,
     burst: false,
     burst_colors: [],

@@ -25,13 +25,15 @@ interface ThreadSpec {
   type: number;
   autoArchive: number;
   starterMessageId: string | null;
+  /** Who started it; the bot unless a test says otherwise. */
+  ownerId?: string;
 }
 
-function createThread(world: World, parent: FakeChannel, spec: ThreadSpec): FakeChannel {
+export function createThread(world: World, parent: FakeChannel, spec: ThreadSpec): FakeChannel {
   const channel = threadChannel(spec.id, parent, {
     name: spec.name,
     type: spec.type,
-    ownerId: world.botUser.id,
+    ownerId: spec.ownerId ?? world.botUser.id,
     autoArchive: spec.autoArchive,
   });
   world.channels.set(channel.id, channel);
@@ -41,7 +43,7 @@ function createThread(world: World, parent: FakeChannel, spec: ThreadSpec): Fake
     starterMessageId: spec.starterMessageId,
     name: spec.name,
     type: spec.type,
-    ownerId: world.botUser.id,
+    ownerId: spec.ownerId ?? world.botUser.id,
     channel,
   });
   world.dispatch('THREAD_CREATE', { ...channel, newly_created: true });
