@@ -653,6 +653,28 @@ describe.each(backends)('economy over %s', (name, open) => {
         expect(record.entries.length + record.chunks * 50).toBe(301);
       });
 
+      it('changes written together fail together when the write fails, and nothing is believed that was not written', async () => {
+        await economy.wallet(alice);
+        const set = backend.keyv.set.bind(backend.keyv);
+        let failing = true;
+        backend.keyv.set = (key: string, value: unknown, ttl?: number) =>
+          failing && key.startsWith('eco:acct:')
+            ? new Promise((_, reject) => setTimeout(() => reject(new Error('disk full')), 5))
+            : set(key, value, ttl);
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) =>
+            economy.hold({ account: alice, jobId: `j${i}`, amount: 1, note: 'n' }),
+          ),
+        );
+        expect(results.every((r) => r.status === 'rejected')).toBe(true);
+        failing = false;
+        backend.keyv.set = set;
+        expect(await economy.wallet(alice)).toEqual({ free: 100, held: 0 });
+        expect(await economy.holdState(alice, 'j0')).toBeUndefined();
+        expect((await economy.hold({ account: alice, jobId: 'j0', amount: 1, note: 'n' })).ok).toBe(true);
+        expect(await economy.wallet(alice)).toEqual({ free: 99, held: 1 });
+      });
+
       it('a crash between the cap counter and the account over-counts the cap, never under-counts it', async () => {
         const cap = { guildId: 'g1', amount: 50, period: 'day' as const };
         await economy.wallet(alice);
