@@ -516,6 +516,29 @@ describe.each(backends)('economy over %s', (name, open) => {
         expect(await other.wallet(poor)).toEqual({ free: 0, held: 0 });
         expect(await other.audit()).toEqual([]);
       });
+
+      it('a capped hold refunded by another process gives back to the cap it was counted in', async () => {
+        const other = await backend.economy({ startingCredits: 100, now });
+        const cap = { guildId: 'g1', amount: 50, period: 'day' as const };
+        await economy.hold({ account: alice, jobId: 'j1', amount: 30, note: 'n', cap });
+        clock += DAY; // the other process does not know which counter, nor could it work it out from today
+        await other.lowerHold(alice, 'j1', 20, 'cheaper');
+        expect(await other.capUsed('g1', 'day', START)).toBe(20);
+        expect(await other.refund(alice, 'j1')).toBe(true);
+        expect(await economy.capUsed('g1', 'day', START)).toBe(0);
+        expect(await economy.wallet(alice)).toEqual({ free: 100, held: 0 });
+      });
+
+      it('a Redis that lost its scripts (restart, SCRIPT FLUSH) is sent them again', async () => {
+        await economy.wallet(alice);
+        await redis().sendCommand(['SCRIPT', 'FLUSH']);
+        expect(await economy.hold({ account: alice, jobId: 'j1', amount: 10, note: 'n' })).toEqual({
+          ok: true,
+          free: 90,
+          held: 10,
+        });
+        expect(await economy.spend(alice, 'j1')).toBe(true);
+      });
     }
   });
 
