@@ -117,6 +117,11 @@ class GroupCommit {
     private readonly onFail: () => void,
   ) {}
 
+  /** A write is in flight or queued: the copy in memory is ahead of the store. */
+  get busy(): boolean {
+    return this.#writing || this.#next !== undefined;
+  }
+
   commit(): Promise<void> {
     if (!this.#next) {
       let resolve!: () => void;
@@ -225,7 +230,34 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
   function remember(id: string, account: Account): void {
     cache.delete(id);
     cache.set(id, account);
-    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+    evict(cache, cacheSize);
+  }
+
+  /** Keys of copies a call is working on right now (cache entries that must not be dropped). */
+  const inUse = new Map<string, number>();
+  async function pinned<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    inUse.set(key, (inUse.get(key) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const n = inUse.get(key)! - 1;
+      if (n > 0) inUse.set(key, n);
+      else inUse.delete(key);
+    }
+  }
+
+  /**
+   * Drops the least recently used entry over `size`, never one a call is working on or one with
+   * a write in flight: the store does not have that change yet, so reading it back would lose it.
+   */
+  function evict(map: Map<string, { writer?: GroupCommit }>, size: number): void {
+    if (map.size <= size) return;
+    for (const [key, value] of map) {
+      if (!inUse.has(key) && !value.writer?.busy) {
+        map.delete(key);
+        return;
+      }
+    }
   }
 
   /** Drops a copy that may be ahead of the store; the next use reads the store again. */
@@ -246,19 +278,21 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
   ): Promise<T> {
     const id = idOf(ref);
     let written: Promise<void> | undefined;
-    const value = await lock.run(id, async () => {
-      let account: Account | undefined;
-      try {
-        account = await load(ref, id);
-        const copy = account;
-        return await fn(copy, id, () => {
-          written = persist(id, copy);
-        });
-      } catch (error) {
-        drop(id, account);
-        throw error;
-      }
-    });
+    const value = await lock.run(id, () =>
+      pinned(id, async () => {
+        let account: Account | undefined;
+        try {
+          account = await load(ref, id);
+          const copy = account;
+          return await fn(copy, id, () => {
+            written = persist(id, copy);
+          });
+        } catch (error) {
+          drop(id, account);
+          throw error;
+        }
+      }),
+    );
     if (written) await written;
     return value;
   }
@@ -484,7 +518,7 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
       until: 0,
     };
     caps.set(key, loaded);
-    if (caps.size > 10_000) caps.delete(caps.keys().next().value!);
+    evict(caps, 10_000);
     return loaded;
   }
 
@@ -506,12 +540,14 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
   /** Gives `amount` back to the cap counter a hold was counted in (never below zero). */
   async function uncap(cap: Hold['cap'], amount: number): Promise<void> {
     if (!cap || amount === 0) return;
-    const { written } = await lock.run(cap.key, async () => {
-      const c = await counter(cap.key);
-      c.used = Math.max(0, c.used - amount);
-      c.until = Math.max(c.until, cap.until);
-      return persistCap(cap.key, c);
-    });
+    const { written } = await lock.run(cap.key, () =>
+      pinned(cap.key, async () => {
+        const c = await counter(cap.key);
+        c.used = Math.max(0, c.used - amount);
+        c.until = Math.max(c.until, cap.until);
+        return persistCap(cap.key, c);
+      }),
+    );
     await written;
   }
 
@@ -652,17 +688,19 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
           // hold refused for credits does not count. The counter is written BEFORE the account:
           // a crash between the two leaves the cap over-counted (members may be refused a little
           // early until the period ends), never under-counted (spend can never pass the cap).
-          const outcome = await lock.run(key, async (): Promise<HoldResult | { written: Promise<void> }> => {
-            const c = await counter(key);
-            if (c.used + amount > cap.amount) {
-              return { ok: false, reason: 'cap', resetsAt: nextPeriodStart(cap.period, at) };
-            }
-            const refused = short();
-            if (refused) return refused;
-            c.used += amount;
-            c.until = Math.max(c.until, until);
-            return persistCap(key, c);
-          });
+          const outcome = await lock.run(key, () =>
+            pinned(key, async (): Promise<HoldResult | { written: Promise<void> }> => {
+              const c = await counter(key);
+              if (c.used + amount > cap.amount) {
+                return { ok: false, reason: 'cap', resetsAt: nextPeriodStart(cap.period, at) };
+              }
+              const refused = short();
+              if (refused) return refused;
+              c.used += amount;
+              c.until = Math.max(c.until, until);
+              return persistCap(key, c);
+            }),
+          );
           if ('ok' in outcome) return refuse(outcome);
           await outcome.written;
           counted = { key, until };
@@ -721,7 +759,7 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
 
     capUsed: (guildId, period, at) => {
       const key = capKeyOf(guildId, period, at);
-      return lock.run(key, async () => (await counter(key)).used);
+      return lock.run(key, () => pinned(key, async () => (await counter(key)).used));
     },
 
     audit: async () => {
@@ -730,13 +768,15 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
         for (const id of [...chunk]) {
           const split = id.indexOf(':');
           const ref = { scope: id.slice(0, split), userId: id.slice(split + 1) };
-          const row = await lock.run(id, async () => {
-            if (!cache.has(id) && (await keyv.get(acctKey(id))) === undefined) return undefined; // listed, never written
-            const account = await load(ref, id);
-            const sum = (await allEntries(id, account)).reduce((s, e) => s + e.delta, 0);
-            const holds = [...account.holds.values()].reduce((s, h) => s + h.amount, 0);
-            return { account: ref, free: account.free, sum, held: account.held, holds };
-          });
+          const row = await lock.run(id, () =>
+            pinned(id, async () => {
+              if (!cache.has(id) && (await keyv.get(acctKey(id))) === undefined) return undefined; // listed, never written
+              const account = await load(ref, id);
+              const sum = (await allEntries(id, account)).reduce((s, e) => s + e.delta, 0);
+              const holds = [...account.holds.values()].reduce((s, h) => s + h.amount, 0);
+              return { account: ref, free: account.free, sum, held: account.held, holds };
+            }),
+          );
           if (row && (row.free !== row.sum || row.held !== row.holds)) drift.push(row);
         }
       }

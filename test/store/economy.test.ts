@@ -698,6 +698,27 @@ describe.each(backends)('economy over %s', (name, open) => {
         expect(await economy.wallet(alice)).toEqual({ free: 99, held: 1 });
       });
 
+      it('a small cache never forgets a change that is still being written', async () => {
+        const { createKeyvEconomy } = await import('../../src/store/economy-keyv.js');
+        const small = createKeyvEconomy({ keyv: backend.keyv, startingCredits: 100, now, cacheSize: 2 });
+        // Slow writes, fast reads: a copy dropped from the cache while its write is in flight
+        // would be read back without the change, and the next write would lose it.
+        const set = backend.keyv.set.bind(backend.keyv);
+        backend.keyv.set = (key: string, value: unknown, ttl?: number) =>
+          new Promise((r) => setTimeout(r, 2)).then(() => set(key, value, ttl));
+        const members = Array.from({ length: 20 }, (_, i) => ({ scope: 'g1', userId: `m${i}` }));
+        await Promise.all(members.map((m) => small.wallet(m)));
+        await Promise.all(
+          Array.from({ length: 400 }, (_, i) =>
+            small.hold({ account: members[i % 20]!, jobId: `j${i}`, amount: 1, note: 'n' }),
+          ),
+        );
+        backend.keyv.set = set;
+        for (const m of members) expect(await small.wallet(m)).toEqual({ free: 80, held: 20 });
+        expect(await small.audit()).toEqual([]);
+        economy = small;
+      });
+
       it('a crash between the cap counter and the account over-counts the cap, never under-counts it', async () => {
         const cap = { guildId: 'g1', amount: 50, period: 'day' as const };
         await economy.wallet(alice);
