@@ -88,6 +88,72 @@ interface Account {
   entries: LedgerEntry[];
   /** Open holds only; a settled hold is an entry. */
   holds: Map<string, Hold>;
+  /** Not stored: writes this record (group commit). */
+  writer?: GroupCommit;
+  /** Not stored: a write of it failed, so this copy may be ahead of the store and must not be written. */
+  broken?: boolean;
+}
+
+/** A cap counter in memory (the store has it as a plain number). */
+interface CapCounter {
+  used: number;
+  /** Until when the record is kept: a day past the latest period it was counted for. */
+  until: number;
+  writer?: GroupCommit;
+  broken?: boolean;
+}
+
+/**
+ * Group commit for one record: a change made while a write of the record is in flight goes out
+ * with the next write, so N changes arriving together cost about two writes, not N. Every
+ * caller's promise settles only after a write that contains its change (write-through). When a
+ * write fails, it and every change waiting for the next one fail, and `onFail` drops the copy.
+ */
+class GroupCommit {
+  #writing = false;
+  #next: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | undefined;
+  constructor(
+    private readonly write: () => Promise<unknown>,
+    private readonly onFail: () => void,
+  ) {}
+
+  /** A write is in flight or queued: the copy in memory is ahead of the store. */
+  get busy(): boolean {
+    return this.#writing || this.#next !== undefined;
+  }
+
+  commit(): Promise<void> {
+    if (!this.#next) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      promise.catch(() => undefined); // the caller awaits it; this only stops an early "unhandled" report
+      this.#next = { promise, resolve, reject };
+    }
+    const { promise } = this.#next;
+    if (!this.#writing) void this.#drain();
+    return promise;
+  }
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    while (this.#next) {
+      const batch = this.#next;
+      this.#next = undefined;
+      try {
+        await this.write();
+        batch.resolve();
+      } catch (error) {
+        batch.reject(error);
+        // Changes made meanwhile were made on top of the failed ones: they fail too.
+        const waiting = this.#next as typeof batch | undefined;
+        waiting?.reject(error);
+        this.#next = undefined;
+        this.onFail();
+      }
+    }
+    this.#writing = false;
+  }
 }
 
 /** The pre-scope ledger's record `acct:<userId>` (src/store/ledger.ts), as much of it as we use. */
@@ -114,7 +180,8 @@ const markerSchema = z.object({
 type Marker = z.infer<typeof markerSchema>;
 
 function encode(a: Account): string {
-  return JSON.stringify({ ...a, holds: [...a.holds] });
+  const { free, held, allowance, chunks, entries, holds } = a;
+  return JSON.stringify({ free, held, allowance, chunks, entries, holds: [...holds] });
 }
 
 function decode(raw: unknown): Account {
@@ -149,7 +216,7 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
   const lock = new KeyedLock();
   /** Write-through, least recently used first. */
   const cache = new Map<string, Account>();
-  const caps = new Map<string, number>();
+  const caps = new Map<string, CapCounter>();
   /** userId → the migration marker, or null: none (we are the only writer, so "none" stays true until we write one). */
   const markers = new Map<string, Marker | null>();
 
@@ -163,20 +230,80 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
   function remember(id: string, account: Account): void {
     cache.delete(id);
     cache.set(id, account);
-    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+    evict(cache, cacheSize);
   }
 
-  /** Runs a change to one account under its lock; on any failure the cached copy is dropped (it may be ahead of the store). */
-  function withAccount<T>(ref: AccountRef, fn: (account: Account, id: string) => Promise<T>): Promise<T> {
-    const id = idOf(ref);
-    return lock.run(id, async () => {
-      try {
-        return await fn(await load(ref, id), id);
-      } catch (error) {
-        cache.delete(id);
-        throw error;
+  /** Keys of copies a call is working on right now (cache entries that must not be dropped). */
+  const inUse = new Map<string, number>();
+  async function pinned<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    inUse.set(key, (inUse.get(key) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const n = inUse.get(key)! - 1;
+      if (n > 0) inUse.set(key, n);
+      else inUse.delete(key);
+    }
+  }
+
+  /**
+   * Drops the least recently used entry over `size`, never one a call is working on or one with
+   * a write in flight: the store does not have that change yet, so reading it back would lose it.
+   */
+  function evict(map: Map<string, { writer?: GroupCommit }>, size: number): void {
+    if (map.size <= size) return;
+    for (const [key, value] of map) {
+      if (!inUse.has(key) && !value.writer?.busy) {
+        map.delete(key);
+        return;
       }
-    });
+    }
+  }
+
+  /** Drops a copy that may be ahead of the store; the next use reads the store again. */
+  function drop(id: string, account: Account | undefined): void {
+    if (!account) return;
+    account.broken = true;
+    if (cache.get(id) === account) cache.delete(id);
+  }
+
+  /**
+   * Runs `fn` on the account under the account's lock. `fn` changes the copy in memory and calls
+   * `persist()`; the lock is released then, and this resolves once a write containing the change
+   * is done (the next change to the account can be made meanwhile and joins the next write).
+   */
+  async function withAccount<T>(
+    ref: AccountRef,
+    fn: (account: Account, id: string, persist: () => void) => T | Promise<T>,
+  ): Promise<T> {
+    const id = idOf(ref);
+    let written: Promise<void> | undefined;
+    const value = await lock.run(id, () =>
+      pinned(id, async () => {
+        let account: Account | undefined;
+        try {
+          account = await load(ref, id);
+          const copy = account;
+          return await fn(copy, id, () => {
+            written = persist(id, copy);
+          });
+        } catch (error) {
+          drop(id, account);
+          throw error;
+        }
+      }),
+    );
+    if (written) await written;
+    return value;
+  }
+
+  function persist(id: string, account: Account): Promise<void> {
+    if (account.broken) return Promise.reject(new Error(`an earlier write of account ${id} failed`));
+    account.writer ??= new GroupCommit(
+      () => save(id, account),
+      () => drop(id, account),
+    );
+    return account.writer.commit();
   }
 
   // ---- loading, creating and migrating accounts -------------------------------------------
@@ -381,34 +508,47 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
   const capKeyOf = (guildId: string, period: SpendCap['period'], at: number) =>
     `eco:cap:${guildId}:${periodId(period, at)}`;
 
-  async function capValue(key: string): Promise<number> {
+  /** The counter, from memory or the store. Call under the counter's lock. */
+  async function counter(key: string): Promise<CapCounter> {
     const cached = caps.get(key);
-    if (cached !== undefined) return cached;
+    if (cached) return cached;
     const raw = await keyv.get(key);
-    const value = raw === undefined ? 0 : z.number().int().nonnegative().parse(raw);
-    caps.set(key, value);
-    if (caps.size > 10_000) caps.delete(caps.keys().next().value!);
-    return value;
+    const loaded: CapCounter = {
+      used: raw === undefined ? 0 : z.number().int().nonnegative().parse(raw),
+      until: 0,
+    };
+    caps.set(key, loaded);
+    evict(caps, 10_000);
+    return loaded;
   }
 
-  async function writeCap(key: string, value: number, until: number): Promise<void> {
-    caps.set(key, value);
-    try {
+  /** Writes the counter (group commit). Returned in an object so a lock does not wait for it. */
+  function persistCap(key: string, c: CapCounter): { written: Promise<void> } {
+    if (c.broken) return { written: Promise.reject(new Error(`an earlier write of ${key} failed`)) };
+    c.writer ??= new GroupCommit(
       // Kept a day past its period, then Keyv lets it expire.
-      await keyv.set(key, value, Math.max(until - now(), 3_600_000));
-    } catch (error) {
-      caps.delete(key);
-      throw error;
-    }
+      () => keyv.set(key, c.used, Math.max(c.until - now(), 3_600_000)),
+      () => {
+        c.broken = true;
+        if (caps.get(key) === c) caps.delete(key);
+      },
+    );
+    const written = c.writer.commit();
+    return { written };
   }
 
   /** Gives `amount` back to the cap counter a hold was counted in (never below zero). */
-  function uncap(cap: Hold['cap'], amount: number): Promise<void> {
-    if (!cap || amount === 0) return Promise.resolve();
-    return lock.run(cap.key, async () => {
-      const used = await capValue(cap.key);
-      await writeCap(cap.key, Math.max(0, used - amount), cap.until);
-    });
+  async function uncap(cap: Hold['cap'], amount: number): Promise<void> {
+    if (!cap || amount === 0) return;
+    const { written } = await lock.run(cap.key, () =>
+      pinned(cap.key, async () => {
+        const c = await counter(cap.key);
+        c.used = Math.max(0, c.used - amount);
+        c.until = Math.max(c.until, cap.until);
+        return persistCap(cap.key, c);
+      }),
+    );
+    await written;
   }
 
   // ---- jobs whose hold lives in another scope ---------------------------------------------
@@ -426,9 +566,9 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
     to: 'spend' | 'refund',
     redirect = true,
   ): Promise<boolean> {
-    const done = await withAccount(ref, async (account, id) => {
+    const settled = await withAccount(ref, (account, _id, persist) => {
       const hold = account.holds.get(jobId);
-      if (!hold) return false;
+      if (!hold) return undefined;
       account.holds.delete(jobId);
       account.held -= hold.amount;
       add(account, {
@@ -440,18 +580,18 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
         jobId,
         at: now(),
       });
-      // The account first, then the cap: a crash between them over-counts the cap, never under-counts it.
-      await save(id, account);
-      if (to === 'refund') await uncap(hold.cap, hold.amount);
-      return true;
+      persist();
+      return hold;
     });
-    if (done || !redirect) return done;
+    // The account is written first, then the cap: a crash between them over-counts the cap, never under-counts it.
+    if (settled && to === 'refund') await uncap(settled.cap, settled.amount);
+    if (settled || !redirect) return settled !== undefined;
     const other = await elsewhere(ref, jobId);
     return other ? settle(other, jobId, to, false) : false;
   }
 
   async function lower(ref: AccountRef, jobId: string, amount: number, note: string, redirect = true) {
-    const found = await withAccount(ref, async (account, id) => {
+    const found = await withAccount(ref, (account, _id, persist) => {
       const hold = account.holds.get(jobId);
       if (!hold) return false;
       if (hold.amount <= amount) return true;
@@ -468,10 +608,10 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
         jobId,
         at: now(),
       });
-      await save(id, account);
-      await uncap(hold.cap, difference);
-      return true;
+      persist();
+      return { cap: hold.cap, difference };
     });
+    if (typeof found === 'object') await uncap(found.cap, found.difference);
     if (found || !redirect) return;
     const other = await elsewhere(ref, jobId);
     if (other) await lower(other, jobId, amount, note, false);
@@ -512,8 +652,8 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
     backend: 'keyv',
 
     wallet: (ref, allowance) =>
-      withAccount(ref, async (account, id): Promise<Wallet> => {
-        if (applyAllowance(account, allowance, now())) await save(id, account);
+      withAccount(ref, (account, _id, persist): Wallet => {
+        if (applyAllowance(account, allowance, now())) persist();
         return { free: account.free, held: account.held };
       }),
 
@@ -522,49 +662,56 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
       const amount = checkAmount(request.amount);
       if (cap) checkAmount(cap.amount, 'cap');
       const moved = await elsewhere(ref, jobId);
-      return withAccount(ref, async (account, id): Promise<HoldResult> => {
-        const current = { ok: true as const, free: account.free, held: account.held };
+      return withAccount(ref, async (account, _id, persist): Promise<HoldResult> => {
         // A replay (or a pre-scope job whose hold lives in the scope its record moved to) changes nothing.
-        if (moved || account.holds.has(jobId) || hasRecent(account, `hold:${jobId}`)) return current;
-        if (hasRecent(account, `legacy:${jobId}`)) return current;
+        if (moved || account.holds.has(jobId) || hasRecent(account, `hold:${jobId}`)) {
+          return { ok: true, free: account.free, held: account.held };
+        }
+        if (hasRecent(account, `legacy:${jobId}`))
+          return { ok: true, free: account.free, held: account.held };
         const at = now();
         const changed = applyAllowance(account, allowance, at);
-        const refuse = async (result: HoldResult) => {
+        const refuse = (result: HoldResult): HoldResult => {
           // The allowance is kept even when the hold is refused (the member's wallet would show it anyway).
-          if (changed) await save(id, account);
+          if (changed) persist();
           return result;
         };
-        const debit = async (): Promise<HoldResult> => {
-          if (account.free < amount)
-            return refuse({ ok: false, reason: 'credits', free: account.free, needed: amount });
-          return { ok: true, free: account.free, held: account.held };
-        };
+        const short = (): HoldResult | undefined =>
+          account.free < amount
+            ? { ok: false, reason: 'credits', free: account.free, needed: amount }
+            : undefined;
         let counted: Hold['cap'];
         if (cap && amount > 0) {
           const key = capKeyOf(cap.guildId, cap.period, at);
           const until = nextPeriodStart(cap.period, at) + DAY_MS;
-          // Checked and counted under the cap's lock. The counter is written BEFORE the account:
-          // a crash between the two leaves the cap over-counted (a member may be refused a little
+          // Checked and counted under the counter's lock; the balance is checked there too, so a
+          // hold refused for credits does not count. The counter is written BEFORE the account:
+          // a crash between the two leaves the cap over-counted (members may be refused a little
           // early until the period ends), never under-counted (spend can never pass the cap).
-          const verdict = await lock.run(key, async (): Promise<HoldResult> => {
-            const used = await capValue(key);
-            if (used + amount > cap.amount) {
-              return { ok: false, reason: 'cap', resetsAt: nextPeriodStart(cap.period, at) };
-            }
-            const balance = await debit();
-            if (balance.ok) await writeCap(key, used + amount, until);
-            return balance;
-          });
-          if (!verdict.ok) return verdict.reason === 'cap' ? refuse(verdict) : verdict;
+          const outcome = await lock.run(key, () =>
+            pinned(key, async (): Promise<HoldResult | { written: Promise<void> }> => {
+              const c = await counter(key);
+              if (c.used + amount > cap.amount) {
+                return { ok: false, reason: 'cap', resetsAt: nextPeriodStart(cap.period, at) };
+              }
+              const refused = short();
+              if (refused) return refused;
+              c.used += amount;
+              c.until = Math.max(c.until, until);
+              return persistCap(key, c);
+            }),
+          );
+          if ('ok' in outcome) return refuse(outcome);
+          await outcome.written;
           counted = { key, until };
         } else {
-          const balance = await debit();
-          if (!balance.ok) return balance;
+          const refused = short();
+          if (refused) return refuse(refused);
         }
         add(account, { key: `hold:${jobId}`, kind: 'hold', delta: 0 - amount, amount, note, jobId, at });
         account.held += amount;
         account.holds.set(jobId, { amount, note, ...(counted ? { cap: counted } : {}) });
-        await save(id, account);
+        persist();
         return { ok: true, free: account.free, held: account.held };
       });
     },
@@ -575,10 +722,10 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
 
     adjust: async (ref: AccountRef, change: AdminChange, meta) => {
       checkAmount(change.amount);
-      return withAccount(ref, async (account, id) => {
+      const result = await withAccount(ref, async (account, id, persist) => {
         const key = `admin:${meta.key}`;
         if (hasRecent(account, key) || (await keyv.get(adminKey(id, meta.key))) !== undefined) {
-          return { free: account.free, delta: 0 };
+          return { free: account.free, delta: 0, id: undefined };
         }
         const delta =
           change.kind === 'grant'
@@ -588,11 +735,12 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
               : change.amount - account.free;
         const amount = change.kind === 'take' ? 0 - delta : change.amount;
         add(account, { key, kind: change.kind, delta, amount, note: meta.reason, by: meta.by, at: now() });
-        await save(id, account);
-        // After the account: it only matters once the entry has left the newest entries.
-        await keyv.set(adminKey(id, meta.key), 1);
-        return { free: account.free, delta };
+        persist();
+        return { free: account.free, delta, id };
       });
+      // After the account: it only matters once the entry has left the newest entries.
+      if (result.id) await keyv.set(adminKey(result.id, meta.key), 1);
+      return { free: result.free, delta: result.delta };
     },
 
     holdState: (ref, jobId) => stateOf(ref, jobId),
@@ -611,7 +759,7 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
 
     capUsed: (guildId, period, at) => {
       const key = capKeyOf(guildId, period, at);
-      return lock.run(key, () => capValue(key));
+      return lock.run(key, () => pinned(key, async () => (await counter(key)).used));
     },
 
     audit: async () => {
@@ -620,13 +768,15 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
         for (const id of [...chunk]) {
           const split = id.indexOf(':');
           const ref = { scope: id.slice(0, split), userId: id.slice(split + 1) };
-          const row = await lock.run(id, async () => {
-            if (!cache.has(id) && (await keyv.get(acctKey(id))) === undefined) return undefined; // listed, never written
-            const account = await load(ref, id);
-            const sum = (await allEntries(id, account)).reduce((s, e) => s + e.delta, 0);
-            const holds = [...account.holds.values()].reduce((s, h) => s + h.amount, 0);
-            return { account: ref, free: account.free, sum, held: account.held, holds };
-          });
+          const row = await lock.run(id, () =>
+            pinned(id, async () => {
+              if (!cache.has(id) && (await keyv.get(acctKey(id))) === undefined) return undefined; // listed, never written
+              const account = await load(ref, id);
+              const sum = (await allEntries(id, account)).reduce((s, e) => s + e.delta, 0);
+              const holds = [...account.holds.values()].reduce((s, h) => s + h.amount, 0);
+              return { account: ref, free: account.free, sum, held: account.held, holds };
+            }),
+          );
           if (row && (row.free !== row.sum || row.held !== row.holds)) drift.push(row);
         }
       }

@@ -516,6 +516,29 @@ describe.each(backends)('economy over %s', (name, open) => {
         expect(await other.wallet(poor)).toEqual({ free: 0, held: 0 });
         expect(await other.audit()).toEqual([]);
       });
+
+      it('a capped hold refunded by another process gives back to the cap it was counted in', async () => {
+        const other = await backend.economy({ startingCredits: 100, now });
+        const cap = { guildId: 'g1', amount: 50, period: 'day' as const };
+        await economy.hold({ account: alice, jobId: 'j1', amount: 30, note: 'n', cap });
+        clock += DAY; // the other process does not know which counter, nor could it work it out from today
+        await other.lowerHold(alice, 'j1', 20, 'cheaper');
+        expect(await other.capUsed('g1', 'day', START)).toBe(20);
+        expect(await other.refund(alice, 'j1')).toBe(true);
+        expect(await economy.capUsed('g1', 'day', START)).toBe(0);
+        expect(await economy.wallet(alice)).toEqual({ free: 100, held: 0 });
+      });
+
+      it('a Redis that lost its scripts (restart, SCRIPT FLUSH) is sent them again', async () => {
+        await economy.wallet(alice);
+        await redis().sendCommand(['SCRIPT', 'FLUSH']);
+        expect(await economy.hold({ account: alice, jobId: 'j1', amount: 10, note: 'n' })).toEqual({
+          ok: true,
+          free: 90,
+          held: 10,
+        });
+        expect(await economy.spend(alice, 'j1')).toBe(true);
+      });
     }
   });
 
@@ -651,6 +674,49 @@ describe.each(backends)('economy over %s', (name, open) => {
         expect(record.chunks).toBeGreaterThan(0);
         expect(await backend.keyv.get(`eco:entries:g1:alice:${record.chunks - 1}`)).toBeTypeOf('string');
         expect(record.entries.length + record.chunks * 50).toBe(301);
+      });
+
+      it('changes written together fail together when the write fails, and nothing is believed that was not written', async () => {
+        await economy.wallet(alice);
+        const set = backend.keyv.set.bind(backend.keyv);
+        let failing = true;
+        backend.keyv.set = (key: string, value: unknown, ttl?: number) =>
+          failing && key.startsWith('eco:acct:')
+            ? new Promise((_, reject) => setTimeout(() => reject(new Error('disk full')), 5))
+            : set(key, value, ttl);
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) =>
+            economy.hold({ account: alice, jobId: `j${i}`, amount: 1, note: 'n' }),
+          ),
+        );
+        expect(results.every((r) => r.status === 'rejected')).toBe(true);
+        failing = false;
+        backend.keyv.set = set;
+        expect(await economy.wallet(alice)).toEqual({ free: 100, held: 0 });
+        expect(await economy.holdState(alice, 'j0')).toBeUndefined();
+        expect((await economy.hold({ account: alice, jobId: 'j0', amount: 1, note: 'n' })).ok).toBe(true);
+        expect(await economy.wallet(alice)).toEqual({ free: 99, held: 1 });
+      });
+
+      it('a small cache never forgets a change that is still being written', async () => {
+        const { createKeyvEconomy } = await import('../../src/store/economy-keyv.js');
+        const small = createKeyvEconomy({ keyv: backend.keyv, startingCredits: 100, now, cacheSize: 2 });
+        // Slow writes, fast reads: a copy dropped from the cache while its write is in flight
+        // would be read back without the change, and the next write would lose it.
+        const set = backend.keyv.set.bind(backend.keyv);
+        backend.keyv.set = (key: string, value: unknown, ttl?: number) =>
+          new Promise((r) => setTimeout(r, 2)).then(() => set(key, value, ttl));
+        const members = Array.from({ length: 20 }, (_, i) => ({ scope: 'g1', userId: `m${i}` }));
+        await Promise.all(members.map((m) => small.wallet(m)));
+        await Promise.all(
+          Array.from({ length: 400 }, (_, i) =>
+            small.hold({ account: members[i % 20]!, jobId: `j${i}`, amount: 1, note: 'n' }),
+          ),
+        );
+        backend.keyv.set = set;
+        for (const m of members) expect(await small.wallet(m)).toEqual({ free: 80, held: 20 });
+        expect(await small.audit()).toEqual([]);
+        economy = small;
       });
 
       it('a crash between the cap counter and the account over-counts the cap, never under-counts it', async () => {
