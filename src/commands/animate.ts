@@ -8,6 +8,7 @@ import { Refusal } from '../failures.js';
 import { MODELS } from '../providers/catalog.js';
 import { animateData } from './animate-data.js';
 import { readAnimateOptions } from './animate-options.js';
+import { gateCommand } from './gate.js';
 import type { Command, CommandDeps } from './types.js';
 
 /** Discord sends attachment_size_limit on every interaction; 10 MiB is its documented floor. */
@@ -22,7 +23,11 @@ export const animate = {
     const { request, image, endImage } = readAnimateOptions(interaction, deps.defaultModel);
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
 
-    const quote = await deps.engine.quote({ userId: interaction.user.id }, request);
+    // The server's own rules (/animate-admin), before anything is quoted or charged.
+    const refused = await gateCommand(interaction, deps.settings, request);
+    if (refused) throw new Refusal(refused);
+    const requester = { userId: interaction.user.id, guildId: interaction.guildId };
+    const quote = await deps.engine.quote(requester, request);
     if (!quote.ok) throw new Refusal(quote.failure);
     const maxBytes = MODELS[request.model].maxImageBytes;
     const result = await deps.engine.accept({

@@ -1,6 +1,7 @@
 // Every slash command the bot has, listed explicitly.
+import { animateAdmin } from './animate-admin.js';
 import { animate } from './animate.js';
 import { credits } from './credits.js';
 import type { Command } from './types.js';
 
-export const commands: readonly Command[] = [animate, credits];
+export const commands: readonly Command[] = [animate, credits, animateAdmin];

@@ -8,13 +8,23 @@ import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import type { FetchImage } from '../media/fetch-image.js';
 import type { ModelId } from '../providers/catalog.js';
-import type { Ledger } from '../store/ledger.js';
+import type { Economy } from '../store/economy.js';
+import type { GuildSettingsStore } from '../store/guild-settings.js';
 
 export interface CommandDeps {
   /** Where /animate leaves its interaction, for follow-ups while its token lives. */
   followUps: FollowUps;
   engine: Engine;
-  ledger: Ledger;
+  /** Balances and their entries: /credits and /animate-admin credits. */
+  economy: Economy;
+  /** Each server's rules, written by /animate-admin and read by the gate. */
+  settings: GuildSettingsStore;
+  /** ADMIN_USER_IDS: bot operators who may use /animate-admin in any server. */
+  adminUserIds: ReadonlySet<string>;
+  /** CREDITS_SCOPE: balances per member per server (`guild`), or one per member (`global`). */
+  creditsScope: 'guild' | 'global';
+  /** The clock for allowance and cap periods (tests move it). */
+  now: () => number;
   fetchImage: FetchImage;
   defaultModel: ModelId;
   log: Logger;

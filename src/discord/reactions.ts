@@ -4,8 +4,10 @@
 import { Events, type Client } from 'discord.js';
 import type { Delivery } from '../engine/delivery.js';
 import type { Engine } from '../engine/engine.js';
+import { gateRerun, type Reactor } from '../commands/gate.js';
 import type { Logger } from '../logger.js';
-import { failureMessage } from '../failures.js';
+import { failureMessage, type Failure } from '../failures.js';
+import type { GuildSettingsStore } from '../store/guild-settings.js';
 import { resultMarkerJobId } from './text.js';
 
 export const RERUN_EMOJI = '🔁';
@@ -17,8 +19,10 @@ interface ReactionAdd {
   user_id: string;
   message_id: string;
   channel_id?: string;
+  guild_id?: string;
   emoji: { name: string | null };
-  member?: { user?: { bot?: boolean } };
+  /** In a server: the reactor as a member, their roles included. */
+  member?: { user?: { bot?: boolean }; roles?: string[] };
   message_author_id?: string;
 }
 
@@ -32,10 +36,15 @@ function isReactionAdd(packet: {
   );
 }
 
-export function routeReactions(
-  client: Client,
-  deps: { engine: Engine; delivery: Delivery; log: Logger },
-): void {
+export interface ReactionDeps {
+  engine: Engine;
+  delivery: Delivery;
+  /** Each server's rules: a rerun passes the same gate as /animate. */
+  settings: GuildSettingsStore;
+  log: Logger;
+}
+
+export function routeReactions(client: Client, deps: ReactionDeps): void {
   const recent = new Map<string, number>();
   // The raw dispatch, not messageReactionAdd: discord.js drops reactions whose channel it has not
   // cached (a result thread after a restart, a DM), partials or not. The message id is all we need.
@@ -50,7 +59,8 @@ export function routeReactions(
     if ((recent.get(key) ?? 0) > now - REPEAT_WINDOW_MS) return;
     recent.set(key, now);
     for (const [k, at] of recent) if (at <= now - REPEAT_WINDOW_MS) recent.delete(k);
-    void rerun(client, r.message_id, r.channel_id, r.user_id, deps).catch((error: unknown) =>
+    const reactor: Reactor = { userId: r.user_id, guildId: r.guild_id, roleIds: r.member?.roles };
+    void rerun(client, r.message_id, r.channel_id, reactor, deps).catch((error: unknown) =>
       deps.log.error({ err: error, messageId: r.message_id, userId: r.user_id }, 'rerun failed'),
     );
   });
@@ -75,20 +85,25 @@ async function rerun(
   client: Client,
   messageId: string,
   channelId: string | undefined,
-  userId: string,
-  { engine, delivery, log }: { engine: Engine; delivery: Delivery; log: Logger },
+  reactor: Reactor,
+  { engine, delivery, settings, log }: ReactionDeps,
 ): Promise<void> {
+  const userId = reactor.userId;
   const original = await originalJob(client, engine, messageId, channelId);
   if (!original) return;
-  const result = await engine.rerun(
-    {
-      userId,
-      guildId: original.guildId,
-      channelId: original.discord.threadId ?? original.channelId,
-      attachmentSizeLimit: original.discord.attachmentSizeLimit,
-    },
-    original,
-  );
+  // The server's own rules first: nothing is fetched, quoted or charged for a refused reactor.
+  const refused = await gateRerun(client, settings, reactor, original);
+  const result: { ok: true } | { ok: false; failure: Failure } = refused
+    ? { ok: false, failure: refused }
+    : await engine.rerun(
+        {
+          userId,
+          guildId: original.guildId,
+          channelId: original.discord.threadId ?? original.channelId,
+          attachmentSizeLimit: original.discord.attachmentSizeLimit,
+        },
+        original,
+      );
   if (result.ok) return;
   const text = failureMessage(result.failure);
   log.info({ userId, messageId, code: result.failure.code }, 'rerun refused');

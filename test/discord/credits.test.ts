@@ -5,26 +5,42 @@ import { credits } from '../../src/commands/credits.js';
 import type { CommandDeps } from '../../src/commands/types.js';
 import { routeInteractions } from '../../src/discord/interactions.js';
 import { createLogger } from '../../src/logger.js';
-import { createLedger } from '../../src/store/ledger.js';
+import { createKeyvEconomy } from '../../src/store/economy-keyv.js';
+import { createGuildSettingsStore } from '../../src/store/guild-settings.js';
 import { connectedClients } from './connected.js';
 
 const connect = connectedClients();
 
-/** A Keyv backend that takes `delayMs` for every read, like a Redis far away or under load. */
+/**
+ * A Keyv backend whose first read takes `delayMs`, like a Redis far away or under load. (/credits
+ * reads several records one after another; one slow read is enough to miss the 3 s without a
+ * deferral, and keeps the test short.)
+ */
 function slowMap(delayMs: number): Map<string, unknown> {
   const map = new Map<string, unknown>();
   const get = map.get.bind(map);
+  let first = true;
   return Object.assign(map, {
-    get: (key: string) => new Promise((resolve) => setTimeout(() => resolve(get(key)), delayMs)),
+    get: (key: string) => {
+      const delay = first ? delayMs : 0;
+      first = false;
+      return new Promise((resolve) => setTimeout(() => resolve(get(key)), delay));
+    },
   });
 }
 
 describe('/credits with a slow store', () => {
   it('acknowledges within 3 s and then shows the balance', async () => {
     const { fake, client: c } = await connect();
-    const ledger = createLedger({ keyv: new Keyv({ store: slowMap(3500) }), startingCredits: 100 });
-    // /credits reads only the ledger; the other dependencies are never touched.
-    const deps = { ledger, log: createLogger({ level: 'silent' }) } as Partial<CommandDeps> as CommandDeps;
+    const keyv = new Keyv({ store: slowMap(3500) });
+    // /credits reads only the economy and the server's settings; the other dependencies are never touched.
+    const deps = {
+      economy: createKeyvEconomy({ keyv, startingCredits: 100 }),
+      settings: createGuildSettingsStore(keyv),
+      creditsScope: 'guild',
+      now: Date.now,
+      log: createLogger({ level: 'silent' }),
+    } as Partial<CommandDeps> as CommandDeps;
     routeInteractions(c, [credits], deps);
 
     const interaction = await fake.sendCommand({ name: 'credits', user: fake.addUser() });
