@@ -8,7 +8,11 @@ import { ConfigError, loadConfig } from '../src/config.js';
 try {
   const config = loadConfig(process.env, resolve('.env'));
   const rest = new REST({ version: '10', api: config.DISCORD_API_URL }).setToken(config.DISCORD_TOKEN);
-  const body = commands.map((c) => c.data);
+  // A guild command exists only in its server: `contexts` and `integration_types` are for global
+  // commands only (discord-api-types leaves them out of the guild body), so they are not sent there.
+  const body = config.DISCORD_GUILD_ID
+    ? commands.map(({ data: { contexts: _c, integration_types: _i, ...rest } }) => rest)
+    : commands.map((c) => c.data);
   const route = config.DISCORD_GUILD_ID
     ? Routes.applicationGuildCommands(config.DISCORD_CLIENT_ID, config.DISCORD_GUILD_ID)
     : Routes.applicationCommands(config.DISCORD_CLIENT_ID);

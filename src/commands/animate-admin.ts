@@ -74,7 +74,8 @@ async function credits(ctx: Ctx, sub: string): Promise<string> {
   const { interaction, deps } = ctx;
   const user = interaction.options.getUser('member', true);
   if (sub === 'show') {
-    return renderStatement({ ...(await statementOf(deps, user.id, ctx.guildId)), about: user.id });
+    const statement = await statementOf(deps, user.id, ctx.guildId, { topUp: false });
+    return renderStatement({ ...statement, about: user.id });
   }
   const amount = interaction.options.getInteger('amount', true);
   const reason = interaction.options.getString('reason')?.trim() ?? '';

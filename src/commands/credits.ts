@@ -71,15 +71,20 @@ export function renderStatement(s: Statement): string {
   return truncate(lines.join('\n'), LIMITS.content);
 }
 
-/** Reads one account's statement where `guildId` is (null: a DM), applying a due allowance first. */
+/**
+ * Reads one account's statement where `guildId` is (null: a DM). The member's own /credits
+ * applies a due allowance first (it is one of the actions that top up); an admin looking at it
+ * (`topUp: false`) does not act for them.
+ */
 export async function statementOf(
   deps: Pick<CommandDeps, 'economy' | 'settings' | 'creditsScope' | 'now'>,
   userId: string,
   guildId: string | null,
+  opts: { topUp: boolean } = { topUp: true },
 ): Promise<Statement> {
   const account = { scope: scopeFor(deps.creditsScope, guildId), userId };
   const rules = guildId === null ? NO_SETTINGS : await deps.settings.get(guildId);
-  const wallet = await deps.economy.wallet(account, rules.allowance);
+  const wallet = await deps.economy.wallet(account, opts.topUp ? rules.allowance : undefined);
   const entries = await deps.economy.entries(account, STATEMENT_ENTRIES);
   return { account, wallet, entries, allowance: rules.allowance, now: deps.now() };
 }

@@ -182,6 +182,14 @@ describe('/animate-admin allowance', () => {
     expect(bold(await credits(w))).toBe(50);
   });
 
+  it('an admin’s credits show does not top the member up for them', async () => {
+    const w = await world({ startingCredits: 10 });
+    await w.adminCommand(w.admin, 'allowance', { amount: 50, period: 'day' });
+    const shown = await w.adminCommand(w.admin, 'credits show', { member: w.member.id });
+    expect(bold(shown.content)).toBe(10);
+    expect(bold(await credits(w))).toBe(50);
+  });
+
   it('never lowers a balance above the allowance, and 0 turns it off', async () => {
     const w = await world({ startingCredits: 100 });
     await w.adminCommand(w.admin, 'allowance', { amount: 50, period: 'week' });

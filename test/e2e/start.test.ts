@@ -104,7 +104,7 @@ describe('npm start', () => {
     expect(run.stdout).toContain('"msg":"stopped"');
   }, 40_000);
 
-  it('deploy-commands registers /animate and /credits globally, or in DISCORD_GUILD_ID, and exits', async () => {
+  it('deploy-commands registers /animate, /credits and /animate-admin globally, or in DISCORD_GUILD_ID, and exits', async () => {
     discord = await startFakeDiscord();
     const fake = discord;
     const dir = projectCopy('start');
@@ -118,17 +118,26 @@ describe('npm start', () => {
 
     const global = npmStart(dir, cleanEnv(env), 'deploy-commands');
     expect(await global.exit).toBe(0);
-    expect(fake.commands.map((c) => c.name).sort()).toEqual(['animate', 'credits']);
+    expect(fake.commands.map((c) => c.name).sort()).toEqual(['animate', 'animate-admin', 'credits']);
     const animate = fake.commands.find((c) => c.name === 'animate') as
       { options?: { name: string }[] } | undefined;
     expect(animate?.options?.map((o) => o.name)).toEqual(
       expect.arrayContaining(['image', 'prompt', 'model', 'size', 'duration']),
     );
-    expect(global.stdout).toContain('Registered 2 commands globally');
+    // /animate-admin: Manage Server by default, servers only.
+    expect(fake.commands.find((c) => c.name === 'animate-admin')).toMatchObject({
+      default_member_permissions: '32',
+      contexts: [0],
+      integration_types: [0],
+    });
+    expect(global.stdout).toContain('Registered 3 commands globally');
 
     const guild = npmStart(dir, cleanEnv({ ...env, DISCORD_GUILD_ID: fake.guildId }), 'deploy-commands');
     expect(await guild.exit).toBe(0);
-    expect(fake.guildCommands.map((c) => c.name).sort()).toEqual(['animate', 'credits']);
+    expect(fake.guildCommands.map((c) => c.name).sort()).toEqual(['animate', 'animate-admin', 'credits']);
+    const admin = fake.guildCommands.find((c) => c.name === 'animate-admin');
+    expect(admin?.default_member_permissions).toBe('32');
+    expect(admin && 'contexts' in admin && admin.contexts).toBeFalsy();
   }, 40_000);
 
   it('stops the bot when npm is killed alone', async () => {
