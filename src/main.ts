@@ -14,7 +14,7 @@ import { createFollowUps } from './discord/followups.js';
 import { routeInteractions } from './discord/interactions.js';
 import { routeReactions } from './discord/reactions.js';
 import { systemClock, type Clock } from './engine/clock.js';
-import { ENGINE_DEFAULTS } from './engine/context.js';
+import { ENGINE_DEFAULTS, type Policy } from './engine/context.js';
 import { createEngine, type Engine } from './engine/engine.js';
 import { createLogger, type Logger } from './logger.js';
 import { createImageFetcher } from './media/fetch-image.js';
@@ -23,7 +23,7 @@ import { MODEL_IDS, MODELS, type ModelId } from './providers/catalog.js';
 import { createProviders } from './providers/registry.js';
 import { createJobStore } from './store/jobs.js';
 import { openStore } from './store/keyv.js';
-import { createLedger } from './store/ledger.js';
+import { createGuildSettingsStore, type GuildSettingsStore } from './store/guild-settings.js';
 
 export interface Bot {
   client: Client;
@@ -49,7 +49,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const store = await openStore(config.STORE_URL, (error) => log.error({ err: error }, 'store error'));
   const http = createHttp();
   const providers = createProviders(config, http);
-  const ledger = createLedger({ keyv: store.keyv, startingCredits: config.STARTING_CREDITS });
+  const clock = opts.clock ?? systemClock;
+  const economy = store.economy({ startingCredits: config.STARTING_CREDITS, now: () => clock.now() });
+  const settings = createGuildSettingsStore(store.keyv);
   const jobs = createJobStore(store.keyv);
   const client = createDiscordClient({ apiUrl: config.DISCORD_API_URL });
   const followUps = createFollowUps();
@@ -62,18 +64,20 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       outputMaxBytes: config.OUTPUT_MAX_BYTES,
       outputDownloadTimeoutMs: config.OUTPUT_DOWNLOAD_TIMEOUT_MS,
       maxActivePerMember: config.MAX_ACTIVE_JOBS_PER_MEMBER,
+      creditsScope: config.CREDITS_SCOPE,
       providerCaps: config.PROVIDER_MAX_ACTIVE,
       failover: config.FAILOVER,
       nsfwPolicy: config.NSFW_POLICY,
       mediaMemoryBytes: config.MEDIA_MEMORY_MB * 1024 * 1024,
     },
     log,
-    ledger,
+    economy,
+    policy: policyFrom(settings),
     jobs,
     providers,
     http,
     delivery,
-    clock: opts.clock ?? systemClock,
+    clock,
   });
   const fetchImage = createImageFetcher({
     http,
@@ -83,12 +87,16 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   routeInteractions(client, commands, {
     followUps,
     engine,
-    ledger,
+    economy,
+    settings,
+    adminUserIds: new Set(config.ADMIN_USER_IDS),
+    creditsScope: config.CREDITS_SCOPE,
+    now: () => clock.now(),
     fetchImage,
     defaultModel: config.DEFAULT_MODEL,
     log,
   });
-  routeReactions(client, { engine, delivery, log });
+  routeReactions(client, { engine, delivery, settings, log });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
 
   let stopped = false;
@@ -113,6 +121,19 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     throw error;
   }
   return { client, engine, log, stop };
+}
+
+/** What a server's /animate-admin settings mean for the engine; a DM has no server rules. */
+function policyFrom(settings: GuildSettingsStore): (guildId: string | null) => Promise<Policy> {
+  return async (guildId) => {
+    if (guildId === null) return {};
+    const { allowance, cap, jobLimit } = await settings.get(guildId);
+    return {
+      ...(allowance && allowance.amount > 0 ? { allowance } : {}),
+      ...(cap && cap.amount > 0 ? { cap: { guildId, ...cap } } : {}),
+      ...(jobLimit !== undefined ? { jobLimit } : {}),
+    };
+  };
 }
 
 function expectedRunTimes(overrides: Partial<Record<ModelId, number>> = {}): Record<ModelId, number> {

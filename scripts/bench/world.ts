@@ -14,7 +14,7 @@ import type { Http } from '../../src/net/http.js';
 import { createWaveSpeedProvider } from '../../src/providers/wavespeed.js';
 import { createJobStore, type JobStore } from '../../src/store/jobs.js';
 import type { Store } from '../../src/store/keyv.js';
-import { createLedger } from '../../src/store/ledger.js';
+import { createKeyvEconomy } from '../../src/store/economy-keyv.js';
 
 type AcceptInput = Parameters<Engine['accept']>[0];
 
@@ -68,6 +68,7 @@ export function benchSettings(runMs: number): EngineSettings {
     providerCaps: {},
     failover: false,
     nsfwPolicy: 'spoiler',
+    creditsScope: 'guild',
     mediaMemoryBytes: Number(process.env.MEDIA_MEMORY_MB ?? 256) * 1024 * 1024,
   };
 }
@@ -150,7 +151,8 @@ export function benchEngine(opts: {
   const engine = createEngine({
     settings: benchSettings(opts.runMs),
     log: opts.log,
-    ledger: createLedger({ keyv: opts.store, startingCredits: opts.startingCredits ?? 100 }),
+    economy: createKeyvEconomy({ keyv: opts.store, startingCredits: opts.startingCredits ?? 100 }),
+    policy: () => Promise.resolve({}),
     jobs,
     providers: new Map([['wavespeed/ray-2-flash', provider]]),
     http: opts.http,

@@ -43,7 +43,8 @@ function entryLine(e: LedgerEntry): string {
     e.note.trim() === '' ? '' : ` · ${escapeMarkdown(truncate(e.note.replace(/\s+/g, ' '), NOTE_MAX))}`;
   const sign = e.delta > 0 ? `+${e.delta}` : e.delta < 0 ? `−${-e.delta}` : '±0';
   const what: Record<LedgerEntry['kind'], string> = {
-    grant: 'granted by an admin',
+    // Starting credits and a carried-over balance are grants the bot made itself.
+    grant: e.by === undefined ? 'granted' : 'granted by an admin',
     take: 'taken by an admin',
     set: `set to ${e.amount} by an admin`,
     allowance: 'allowance',

@@ -16,13 +16,17 @@ export interface AdmissionRules {
 }
 
 interface Slot {
-  userId: string;
+  /** A member in one server (`<guild>:<user>`, or `dm:<user>`): limits are per member per server. */
+  member: string;
+  /** That member's running-job limit there (a server's `limit`, or MAX_ACTIVE_JOBS_PER_MEMBER). */
+  limit: number;
   provider: ProviderId;
   createdAt: number;
   running: boolean;
 }
 
 const providerOf = (job: JobRecord): ProviderId => MODELS[job.runModel].provider;
+const memberOf = (job: JobRecord): string => `${job.guildId ?? 'dm'}:${job.userId}`;
 
 export class Admission {
   readonly #rules: AdmissionRules;
@@ -46,9 +50,10 @@ export class Admission {
    * the member or the provider is at its limit, or when others already wait for a capped
    * provider (it must not jump the line).
    */
-  admit(job: JobRecord): 'run' | 'wait' {
+  admit(job: JobRecord, limit = this.#rules.maxActivePerMember): 'run' | 'wait' {
     const slot: Slot = {
-      userId: job.userId,
+      member: memberOf(job),
+      limit,
       provider: providerOf(job),
       createdAt: job.createdAt,
       running: false,
@@ -63,10 +68,11 @@ export class Admission {
   }
 
   /** Records a job loaded from the store as it stands: running unless it is waiting. */
-  restore(job: JobRecord): void {
+  restore(job: JobRecord, limit = this.#rules.maxActivePerMember): void {
     if (this.#slots.has(job.id)) return;
     const slot: Slot = {
-      userId: job.userId,
+      member: memberOf(job),
+      limit,
       provider: providerOf(job),
       createdAt: job.createdAt,
       running: false,
@@ -100,11 +106,11 @@ export class Admission {
     this.#slots.delete(jobId);
     this.#waiting.delete(jobId);
     if (slot.running) {
-      bump(this.#runningByMember, slot.userId, -1);
+      bump(this.#runningByMember, slot.member, -1);
       bump(this.#runningByProvider, slot.provider, -1);
     }
     // Forget a member's turn once they have nothing open, so the map cannot grow forever.
-    if (bump(this.#openByMember, slot.userId, -1) === 0) this.#lastServed.delete(slot.userId);
+    if (bump(this.#openByMember, slot.member, -1) === 0) this.#lastServed.delete(slot.member);
   }
 
   /** Starts the next waiting job that may start now, members taking turns; its id, or undefined. */
@@ -128,7 +134,7 @@ export class Admission {
       return slot ? [[id, slot] as const] : [];
     });
     for (const [id, slot] of waiting.sort((a, b) => a[1].createdAt - b[1].createdAt)) {
-      perMember.set(slot.userId, [...(perMember.get(slot.userId) ?? []), id]);
+      perMember.set(slot.member, [...(perMember.get(slot.member) ?? []), id]);
     }
     const members = [...perMember.keys()].sort(
       (a, b) => (this.#lastServed.get(a) ?? 0) - (this.#lastServed.get(b) ?? 0),
@@ -145,31 +151,31 @@ export class Admission {
   }
 
   #hasRoom(slot: Slot): boolean {
-    const mine = this.#runningByMember.get(slot.userId) ?? 0;
+    const mine = this.#runningByMember.get(slot.member) ?? 0;
     const cap = this.#rules.providerCaps[slot.provider];
     const onProvider = this.#runningByProvider.get(slot.provider) ?? 0;
-    return mine < this.#rules.maxActivePerMember && (cap === undefined || onProvider < cap);
+    return mine < slot.limit && (cap === undefined || onProvider < cap);
   }
 
   #add(id: string, slot: Slot): void {
     this.#slots.set(id, slot);
     this.#waiting.add(id);
-    bump(this.#openByMember, slot.userId, 1);
+    bump(this.#openByMember, slot.member, 1);
   }
 
   /** Marks a slot running; `served` counts it as the member's turn (not for a job restored at start). */
   #start(id: string, slot: Slot, served = true): void {
     slot.running = true;
     this.#waiting.delete(id);
-    bump(this.#runningByMember, slot.userId, 1);
+    bump(this.#runningByMember, slot.member, 1);
     bump(this.#runningByProvider, slot.provider, 1);
-    if (served) this.#lastServed.set(slot.userId, ++this.#turn);
+    if (served) this.#lastServed.set(slot.member, ++this.#turn);
   }
 
   /** Never-served members first, then the least recently served; ties go to the older job. */
   #before(a: Slot, b: Slot): boolean {
-    const ta = this.#lastServed.get(a.userId) ?? 0;
-    const tb = this.#lastServed.get(b.userId) ?? 0;
+    const ta = this.#lastServed.get(a.member) ?? 0;
+    const tb = this.#lastServed.get(b.member) ?? 0;
     return ta !== tb ? ta < tb : a.createdAt < b.createdAt;
   }
 }

@@ -8,7 +8,7 @@ import type { Http } from '../net/http.js';
 import type { ModelId } from '../providers/catalog.js';
 import type { ProviderId, VideoProvider } from '../providers/types.js';
 import type { JobRecord, JobStore } from '../store/jobs.js';
-import type { Ledger } from '../store/ledger.js';
+import { scopeFor, type AccountRef, type Allowance, type Economy, type SpendCap } from '../store/economy.js';
 import type { Clock } from './clock.js';
 import type { Delivery } from './delivery.js';
 import type { RunTimes } from './run-times.js';
@@ -20,6 +20,8 @@ export interface EngineSettings {
   outputMaxBytes: number;
   outputDownloadTimeoutMs: number;
   maxActivePerMember: number;
+  /** CREDITS_SCOPE: a balance per member per server, or one per member. */
+  creditsScope: 'guild' | 'global';
   /** Retries of a submit the provider proved it did not take (429, connection refused). */
   submitAttempts: number;
   /** Attempts at a transient upload failure before the source URL is submitted instead. */
@@ -46,11 +48,28 @@ export const ENGINE_DEFAULTS = {
   mediaMemoryBytes: 256 * 1024 * 1024,
 } as const;
 
+/** What a server's settings mean for accepting a job there. */
+export interface Policy {
+  allowance?: Allowance;
+  cap?: SpendCap;
+  /** Running jobs per member in this server (overrides maxActivePerMember). */
+  jobLimit?: number;
+}
+
+/** The account a job's credits are held in. */
+export function accountOf(settings: Pick<EngineSettings, 'creditsScope'>, job: JobRecord): AccountRef {
+  // A job from before scopes names none: its member's old balance moves, with this hold, into
+  // the scope where they next act (the economy follows it there; docs/economy.md, "Migration").
+  return { scope: job.scope ?? scopeFor(settings.creditsScope, job.guildId), userId: job.userId };
+}
+
 /** What the engine is built from, in the composition root. */
 export interface EngineDeps {
   settings: EngineSettings;
   log: Logger;
-  ledger: Ledger;
+  economy: Economy;
+  /** A server's money rules (null: a DM), read at each acceptance so an admin's change applies at once. */
+  policy(guildId: string | null): Promise<Policy>;
   jobs: JobStore;
   providers: ReadonlyMap<ModelId, VideoProvider>;
   http: Http;

@@ -9,11 +9,13 @@ import { MODELS } from '../providers/catalog.js';
 import { TERMINAL_STATES, type JobRecord } from '../store/jobs.js';
 import { KeyedLock } from '../store/lock.js';
 import { Admission } from './admission.js';
-import { newRuntime, type EngineDeps, type JobRuntime, type StepDeps } from './context.js';
+import { newRuntime, type Policy, type EngineDeps, type JobRuntime, type StepDeps } from './context.js';
 import { runJob, type Dispatcher } from './lifecycle.js';
 import { nextPollDelayMs } from './poll-schedule.js';
 import { createRunTimes, runTimesSnapshot } from './run-times.js';
 import { Scheduler } from './scheduler.js';
+import { scopeFor } from '../store/economy.js';
+import { nextPeriodStart } from '../store/periods.js';
 
 /** What a member asked for, before any images. */
 export type AnimateRequest = Omit<JobRecord['request'], 'image' | 'endImage'>;
@@ -39,8 +41,11 @@ export type Quote = { ok: true; price: number; balance: number } | { ok: false; 
 export type AcceptResult = { ok: true; job: JobRecord; balance: number } | { ok: false; failure: Failure };
 
 export interface Engine {
-  /** The price of a request, or why it cannot be had (model off, not enough credits). Writes nothing. */
-  quote(requester: Pick<Requester, 'userId'>, request: AnimateRequest): Promise<Quote>;
+  /**
+   * The price of a request, or why it cannot be had (model off, not enough credits). Writes
+   * nothing but what the member's next action would anyway (a due allowance, a migration).
+   */
+  quote(requester: Pick<Requester, 'userId' | 'guildId'>, request: AnimateRequest): Promise<Quote>;
   /** Accepts a request: holds its price and starts (or queues) it. All or nothing. */
   accept(
     input: Requester & { request: AnimateRequest; image: InputImage; endImage?: InputImage },
@@ -59,7 +64,7 @@ export interface Engine {
 const RUN_TIMES_SAVE_MS = 60_000;
 
 export function createEngine(deps: EngineDeps): Engine {
-  const { log, jobs, clock, ledger, settings } = deps;
+  const { log, jobs, clock, economy, settings } = deps;
   /** The latest copy of every open job, and each one's runtime. */
   const active = new Map<string, JobRecord>();
   const runtimes = new Map<string, JobRuntime>();
@@ -168,13 +173,32 @@ export function createEngine(deps: EngineDeps): Engine {
       ...(request.resolution ? { resolution: request.resolution } : {}),
     });
 
-  async function quote(userId: string, request: AnimateRequest): Promise<Quote> {
+  const accountFor = (requester: Pick<Requester, 'userId' | 'guildId'>) => ({
+    scope: scopeFor(settings.creditsScope, requester.guildId),
+    userId: requester.userId,
+  });
+
+  /** When a member short of credits gets more by themselves: the allowance's next top-up. */
+  const allowanceAt = (policy: Policy): { allowanceAt?: number } =>
+    policy.allowance && policy.allowance.amount > 0
+      ? { allowanceAt: nextPeriodStart(policy.allowance.period, clock.now()) }
+      : {};
+
+  async function quote(
+    requester: Pick<Requester, 'userId' | 'guildId'>,
+    request: AnimateRequest,
+  ): Promise<Quote> {
     if (!deps.providers.has(request.model))
       return { ok: false, failure: { code: 'model_unavailable', model: request.model } };
     const cost = price(request);
-    const balance = await ledger.balance(userId);
-    if (balance < cost) return { ok: false, failure: { code: 'insufficient_credits', price: cost, balance } };
-    return { ok: true, price: cost, balance };
+    const policy = await deps.policy(requester.guildId);
+    const { free } = await economy.wallet(accountFor(requester), policy.allowance);
+    if (free < cost)
+      return {
+        ok: false,
+        failure: { code: 'insufficient_credits', price: cost, balance: free, ...allowanceAt(policy) },
+      };
+    return { ok: true, price: cost, balance: free };
   }
 
   /**
@@ -195,12 +219,15 @@ export function createEngine(deps: EngineDeps): Engine {
         failure: { code: 'model_unavailable', model: request.model, ...(rerunOf ? { rerun: true } : {}) },
       };
     const now = clock.now();
+    const policy = await deps.policy(requester.guildId);
+    const account = accountFor(requester);
     let job: JobRecord = {
       id: randomBytes(10).toString('base64url'),
       state: 'accepting',
       userId: requester.userId,
       guildId: requester.guildId,
       channelId: requester.channelId,
+      scope: account.scope,
       ...(rerunOf ? { rerunOf } : {}),
       request,
       price: price(request),
@@ -211,7 +238,7 @@ export function createEngine(deps: EngineDeps): Engine {
       deadlineAt: now + settings.jobDeadlineMs,
     };
     // Decided and recorded in one synchronous call: simultaneous requests see each other.
-    const lane = admission.admit(job);
+    const lane = admission.admit(job, policy.jobLimit ?? settings.maxActivePerMember);
     try {
       await jobs.create(job);
     } catch (error) {
@@ -220,23 +247,30 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     let held;
     try {
-      held = await ledger.reserve(
-        job.userId,
-        job.id,
-        job.price,
-        `${request.model} ${request.durationSeconds}s`,
-      );
+      held = await economy.hold({
+        account,
+        jobId: job.id,
+        amount: job.price,
+        note: `${request.model} ${request.durationSeconds}s`,
+        ...(policy.allowance ? { allowance: policy.allowance } : {}),
+        ...(policy.cap ? { cap: policy.cap } : {}),
+      });
     } catch (error) {
       undoLater(job);
       throw error;
     }
     if (!held.ok) {
-      const failure: Failure = {
-        code: 'insufficient_credits',
-        price: job.price,
-        balance: held.balance,
-        ...(rerunOf ? { rerun: true } : {}),
-      };
+      const rerun = rerunOf ? { rerun: true } : {};
+      const failure: Failure =
+        held.reason === 'cap'
+          ? { code: 'server_cap', resetsAt: held.resetsAt, ...rerun }
+          : {
+              code: 'insufficient_credits',
+              price: job.price,
+              balance: held.free,
+              ...allowanceAt(policy),
+              ...rerun,
+            };
       admission.release(job.id);
       await jobs
         .save({ ...job, state: 'refunded', failure: storedFailure(failure), finishedAt: now })
@@ -259,7 +293,7 @@ export function createEngine(deps: EngineDeps): Engine {
     stepDeps.logFor(job).info({ price: job.price, state: job.state, rerunOf: job.rerunOf }, 'job accepted');
     wake(job.id, 0);
     pump();
-    return { ok: true, job, balance: held.balance };
+    return { ok: true, job, balance: held.free };
   }
 
   /** An acceptance that failed halfway: the `accepting` step refunds any hold and closes it. */
@@ -277,7 +311,7 @@ export function createEngine(deps: EngineDeps): Engine {
   });
 
   return {
-    quote: (requester, request) => quote(requester.userId, request),
+    quote,
 
     accept: (input) =>
       admit(
@@ -323,10 +357,13 @@ export function createEngine(deps: EngineDeps): Engine {
       log.debug({ ms: Date.now() - startedAt, open: open.length }, 'read open jobs');
       // Jobs accepted since the start are already live (and newer than what was read).
       const loaded = open.filter((job) => !active.has(job.id));
+      const limits = new Map<string | null, number>();
+      for (const guildId of new Set(loaded.map((job) => job.guildId)))
+        limits.set(guildId, (await deps.policy(guildId)).jobLimit ?? settings.maxActivePerMember);
       for (const job of loaded) {
         keep(job);
         runtimes.set(job.id, newRuntime(true));
-        admission.restore(job);
+        admission.restore(job, limits.get(job.guildId));
       }
       for (const job of loaded) wake(job.id, 0);
       pump();

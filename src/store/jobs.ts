@@ -38,6 +38,11 @@ export const jobSchema = z.object({
   guildId: z.string().nullable(),
   /** Where the request was made; the status message goes here. */
   channelId: z.string(),
+  /**
+   * Whose credits: the account scope the hold was made in (a server id, `dm` or `global`).
+   * Absent on jobs accepted before balances had scopes; see accountOf in src/engine/context.ts.
+   */
+  scope: z.string().optional(),
   rerunOf: z.string().optional(),
   request: z.object({
     model: z.enum(MODEL_IDS),

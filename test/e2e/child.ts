@@ -25,11 +25,12 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
-/** The balance /credits shows and how many of its ledger lines are in each state. */
+/** The balance /credits shows, what is held, and how many of its ledger lines charged or refunded. */
 export interface Statement {
   balance: number;
+  /** Credits still held for jobs in progress. */
+  held: number;
   charged: number;
-  reserved: number;
   refunded: number;
   text: string;
 }
@@ -210,12 +211,12 @@ export async function startChildWorld(env: Record<string, string> = {}): Promise
     async credits(user = member) {
       const interaction = await discord.sendCommand({ name: 'credits', user });
       const { content } = await interaction.waitForReply(10_000);
-      const count = (word: string) => content.split('\n').filter((l) => l.includes(` ${word} · `)).length;
+      const count = (line: RegExp) => content.split('\n').filter((l) => line.test(l)).length;
       return {
         balance: Number(/\*\*(-?\d+)\*\*/.exec(content)?.[1]),
-        charged: count('charged'),
-        reserved: count('reserved'),
-        refunded: count('refunded'),
+        held: Number(/\*\*(\d+)\*\* held/.exec(content)?.[1] ?? 0),
+        charged: count(/ charged \d+ /),
+        refunded: count(/ refunded /),
         text: content,
       };
     },

@@ -91,7 +91,7 @@ async function expectDeliveredOnce(w: ChildWorld, jobId: string): Promise<void> 
   expect(task && results[0]?.attachments[0]?.bytes.equals(task.videoBytes)).toBe(true);
   expect(w.wavespeed.submissions).toHaveLength(1);
   const statement = await w.credits();
-  expect(statement).toMatchObject({ balance: 80, charged: 1, reserved: 0, refunded: 0 });
+  expect(statement).toMatchObject({ balance: 80, charged: 1, held: 0, refunded: 0 });
 }
 
 describe('SIGKILL at each step, then a restart on the same store', () => {
@@ -157,7 +157,7 @@ describe('SIGKILL at each step, then a restart on the same store', () => {
     expect(named).toHaveLength(1);
     expect(w.wavespeed.submissions).toHaveLength(1);
     expect(resultsFor(w, jobId)).toHaveLength(0);
-    expect(await w.credits()).toMatchObject({ balance: 100, charged: 0, reserved: 0, refunded: 1 });
+    expect(await w.credits()).toMatchObject({ balance: 100, charged: 0, held: 0, refunded: 1 });
   }, 30_000);
 
   it('submitted: killed while the provider is still running, the restarted bot polls on and the video arrives once (real discord.js)', async () => {
@@ -220,7 +220,7 @@ describe('SIGKILL at each step, then a restart on the same store', () => {
     expect(results).toHaveLength(2);
     expect(resultsFor(w, jobId)).toHaveLength(1);
     expect(w.wavespeed.submissions).toHaveLength(2);
-    expect(await w.credits()).toMatchObject({ balance: 60, charged: 2, reserved: 0 });
+    expect(await w.credits()).toMatchObject({ balance: 60, charged: 2, held: 0 });
   }, 30_000);
 
   it('delivering: killed while the bot adds its 🔁 to the posted result, it finds that post and delivers once', async () => {
@@ -274,6 +274,6 @@ describe('SIGKILL at each step, then a restart on the same store', () => {
     expect(attempts).toHaveLength(1);
     expect(attempts[0]?.json).toMatchObject({ nonce: `f${jobId}`, enforce_nonce: true });
     expect(w.wavespeed.submissions).toHaveLength(1);
-    expect(await w.credits()).toMatchObject({ balance: 100, charged: 0, reserved: 0, refunded: 1 });
+    expect(await w.credits()).toMatchObject({ balance: 100, charged: 0, held: 0, refunded: 1 });
   }, 30_000);
 });

@@ -27,6 +27,18 @@ describe('Admission', () => {
     expect(a.admit(job('bob'))).toBe('run');
   });
 
+  it("counts a member's jobs per server, each server with its own limit", () => {
+    const a = new Admission({ maxActivePerMember: 1, providerCaps: {} });
+    const inGuild = (guildId: string | null) => makeJob({ userId: 'ann', guildId });
+    // Server A keeps the default (1); server B set `limit` 2; DMs are a space of their own.
+    expect(a.admit(inGuild('A'))).toBe('run');
+    expect(a.admit(inGuild('A'))).toBe('wait');
+    expect(a.admit(inGuild('B'), 2)).toBe('run');
+    expect(a.admit(inGuild('B'), 2)).toBe('run');
+    expect(a.admit(inGuild('B'), 2)).toBe('wait');
+    expect(a.admit(inGuild(null))).toBe('run');
+  });
+
   it('decides each of many simultaneous requests against the ones admitted before it', () => {
     const a = new Admission({ maxActivePerMember: 1, providerCaps: {} });
     const lanes = Array.from({ length: 10 }, () => a.admit(job('ann')));

@@ -12,7 +12,7 @@ import { createEngine, type Engine } from '../../src/engine/engine.js';
 import { createHttp } from '../../src/net/http.js';
 import type { VideoProvider } from '../../src/providers/types.js';
 import { createJobStore } from '../../src/store/jobs.js';
-import { createLedger } from '../../src/store/ledger.js';
+import { createKeyvEconomy } from '../../src/store/economy-keyv.js';
 
 function gate() {
   let open: () => void = () => undefined;
@@ -99,10 +99,12 @@ async function setup(opts: {
       providerCaps: opts.providerCaps ?? {},
       failover: false,
       nsfwPolicy: 'spoiler',
+      creditsScope: 'guild',
       ...(opts.mediaMemoryBytes ? { mediaMemoryBytes: opts.mediaMemoryBytes } : {}),
     },
     log: pino({ level: 'silent' }),
-    ledger: createLedger({ keyv, startingCredits: opts.startingCredits ?? 100 }),
+    economy: createKeyvEconomy({ keyv, startingCredits: opts.startingCredits ?? 100 }),
+    policy: () => Promise.resolve({}),
     jobs: createJobStore(keyv),
     providers: new Map([['wavespeed/ray-2-flash', provider]]),
     http,

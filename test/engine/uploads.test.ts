@@ -57,10 +57,10 @@ describe('input uploads', () => {
 
       // Once it has expired, the rerun is refused before anything is held or submitted.
       w.image.expire();
-      const balance = await w.ledger.balance('ann');
+      const balance = await w.balance();
       const refused = await engine.rerun(w.requester, original);
       expect(refused).toEqual({ ok: false, failure: { code: 'input_image_gone' } });
-      expect(await w.ledger.balance('ann')).toBe(balance);
+      expect(await w.balance()).toBe(balance);
       expect(w.submits).toHaveLength(2);
     } finally {
       await engine.stop();

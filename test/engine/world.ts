@@ -12,7 +12,8 @@ import { createEngine, type AcceptResult, type Engine } from '../../src/engine/e
 import { createHttp } from '../../src/net/http.js';
 import type { VideoProvider } from '../../src/providers/types.js';
 import { createJobStore } from '../../src/store/jobs.js';
-import { createLedger } from '../../src/store/ledger.js';
+import type { Economy } from '../../src/store/economy.js';
+import { createKeyvEconomy } from '../../src/store/economy-keyv.js';
 
 /** A Keyv store (a Map) whose writes fail from the `failAt`-th one on, `failFor` times. */
 export class FailingMap extends Map<string, unknown> {
@@ -87,10 +88,13 @@ export async function engineWorld(opts: EngineWorldOptions = {}) {
     tellPrivately: () => Promise.resolve(true),
   };
   const http = createHttp();
-  const ledger = createLedger({ keyv, startingCredits: opts.startingCredits ?? 100 });
+  // A fresh economy per boot, as a restarted process has: nothing carried over but the store.
+  const newEconomy = () => createKeyvEconomy({ keyv, startingCredits: opts.startingCredits ?? 100 });
+  let economy: Economy = newEconomy();
   const jobs = createJobStore(keyv);
-  const boot = (): Engine =>
-    createEngine({
+  const boot = (): Engine => {
+    economy = newEconomy();
+    return createEngine({
       settings: {
         ...ENGINE_DEFAULTS,
         expectedRunMs: { 'wavespeed/ray-2-flash': 20, 'wavespeed/ray-2': 20, 'fal/ray-2-flash': 20 },
@@ -102,16 +106,19 @@ export async function engineWorld(opts: EngineWorldOptions = {}) {
         providerCaps: {},
         failover: false,
         nsfwPolicy: 'spoiler',
+        creditsScope: 'guild',
         ...opts.settings,
       },
       log: pino({ level: 'silent' }),
-      ledger,
+      economy,
+      policy: () => Promise.resolve({}),
       jobs,
       providers: new Map([['wavespeed/ray-2-flash', provider]]),
       http,
       delivery,
       clock: systemClock,
     });
+  };
   const requester = { userId: 'ann', guildId: null, channelId: 'c', attachmentSizeLimit: 1024 };
   const accept = (engine: Engine, prompt = 'a cat'): Promise<AcceptResult> =>
     engine.accept({
@@ -147,7 +154,11 @@ export async function engineWorld(opts: EngineWorldOptions = {}) {
     submits,
     posted,
     failures,
-    ledger,
+    /** The member's free balance (a DM requester: scope `dm`), read from the store as a restart would. */
+    balance: async (userId = 'ann') => (await newEconomy().wallet({ scope: 'dm', userId })).free,
+    /** Whether any of the member's credits are still held. */
+    held: async (userId = 'ann') => (await newEconomy().wallet({ scope: 'dm', userId })).held,
+    economy: () => economy,
     jobs,
     requester,
     boot,

@@ -6,7 +6,7 @@ import type { Lease } from '../../media/budget.js';
 import { NetworkError } from '../../net/http.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { backoffMs } from '../backoff.js';
-import { next, type JobRuntime, type Next, type StepDeps } from '../context.js';
+import { accountOf, next, type JobRuntime, type Next, type StepDeps } from '../context.js';
 import { showStatus } from './status.js';
 
 export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntime): Promise<Next> {
@@ -68,7 +68,7 @@ export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntim
     await deps.jobs.linkResultMessage(messageId, job.id);
   }
   if (job.discord.resultMessageId) await deps.delivery.offerRerun(job, job.discord.resultMessageId);
-  await deps.ledger.commit(job.userId, job.id);
+  await deps.economy.spend(accountOf(deps.settings, job), job.id);
   job = await deps.save(job, { state: 'delivered', finishedAt: deps.clock.now() });
   log.info({ price: job.price }, 'job delivered');
   await showStatus(deps, job, runtime, true);

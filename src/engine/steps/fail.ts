@@ -4,7 +4,7 @@
 import { failureMessage, providerFailure, storedFailure } from '../../failures.js';
 import { ProviderError } from '../../providers/errors.js';
 import type { JobRecord } from '../../store/jobs.js';
-import { next, type JobRuntime, type Next, type StepDeps } from '../context.js';
+import { accountOf, next, type JobRuntime, type Next, type StepDeps } from '../context.js';
 import { showStatus } from './status.js';
 
 /** A provider's typed error ends the job; anything else is unexpected and left to the dispatcher. */
@@ -15,9 +15,10 @@ export function providerFailed(deps: StepDeps, job: JobRecord, error: unknown): 
 }
 
 export async function settle(deps: StepDeps, job: JobRecord, runtime: JobRuntime): Promise<Next> {
-  await deps.ledger.refund(job.userId, job.id);
+  const account = accountOf(deps.settings, job);
+  await deps.economy.refund(account, job.id);
   // Word it from the ledger, not from this call: on a resume the refund happened last time.
-  const refunded = (await deps.ledger.entry(job.userId, job.id))?.state === 'refunded';
+  const refunded = (await deps.economy.holdState(account, job.id)) === 'refunded';
   const failure = job.failure ?? storedFailure({ code: 'internal' });
   const text = refunded ? `${failure.message} Your ${job.price} credits were refunded.` : failure.message;
   const log = deps.logFor(job);
@@ -38,7 +39,7 @@ export async function settle(deps: StepDeps, job: JobRecord, runtime: JobRuntime
 }
 
 export async function undo(deps: StepDeps, job: JobRecord): Promise<Next> {
-  await deps.ledger.refund(job.userId, job.id);
+  await deps.economy.refund(accountOf(deps.settings, job), job.id);
   job = await deps.save(job, {
     state: 'refunded',
     failure: { code: 'internal', message: failureMessage({ code: 'internal' }) },

@@ -8,7 +8,7 @@ import { ProviderError } from '../../providers/errors.js';
 import type { VideoRequest } from '../../providers/types.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { backoffMs } from '../backoff.js';
-import { next, type JobRuntime, type Next, type StepDeps } from '../context.js';
+import { accountOf, next, type JobRuntime, type Next, type StepDeps } from '../context.js';
 import { failoverPlan, runOptions } from '../failover.js';
 import { providerFailed } from './fail.js';
 import { uploadInputs } from './inputs.js';
@@ -17,9 +17,10 @@ import { ensureStatus, showStatus } from './status.js';
 export async function start(deps: StepDeps, job: JobRecord, runtime: JobRuntime): Promise<Next> {
   // Held at acceptance; a replay changes nothing, and a failover's lower price is applied again
   // in case the process died between recording the move and lowering the hold.
-  const held = await deps.ledger.reserve(job.userId, job.id, job.price, ledgerNote(job));
+  const account = accountOf(deps.settings, job);
+  const held = await deps.economy.hold({ account, jobId: job.id, amount: job.price, note: ledgerNote(job) });
   if (!held.ok) return next.fail(job, { code: 'no_longer_affordable' });
-  if (job.failover) await deps.ledger.lowerHold(job.userId, job.id, job.price, failoverNote(job));
+  if (job.failover) await deps.economy.lowerHold(account, job.id, job.price, failoverNote(job));
   job = await ensureStatus(deps, job, runtime);
   if (deps.clock.now() >= job.deadlineAt) return next.fail(job, { code: 'waited_too_long' });
 
@@ -97,7 +98,7 @@ async function notTaken(
     price: plan.price,
     failover: { from: job.runModel, quotedPrice: job.price },
   });
-  await deps.ledger.lowerHold(moved.userId, moved.id, moved.price, failoverNote(moved));
+  await deps.economy.lowerHold(accountOf(deps.settings, moved), moved.id, moved.price, failoverNote(moved));
   runtime.retries.submit = 0;
   await showStatus(deps, moved, runtime, true);
   return next.continue(moved);
