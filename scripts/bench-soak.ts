@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createJobStore, type JobRecord } from '../src/store/jobs.js';
 import { openStore } from '../src/store/keyv.js';
-import { createLedger } from '../src/store/ledger.js';
 import type { AcceptedLine, PostLine } from './bench/soak-engine.js';
 import { readLines, startFakeProvider } from './bench/world.js';
 
@@ -146,7 +145,7 @@ async function audit(dir: string) {
     throw e;
   });
   const jobs = createJobStore(store.keyv);
-  const ledger = createLedger({ keyv: store.keyv, startingCredits: STARTING_CREDITS });
+  const economy = store.economy({ startingCredits: STARTING_CREDITS });
   const resultPosts = new Map<string, PostLine[]>();
   const failurePosts = new Map<string, PostLine[]>();
   for (const post of posts) {
@@ -214,19 +213,28 @@ async function audit(dir: string) {
   let heldLeft = 0;
   const members = new Set(accepted.map((l) => l.userId));
   for (const userId of members) {
-    const { balance, entries } = await ledger.statement(userId, 1000);
+    // The bench's members act in one server (scripts/bench/world.ts).
+    const account = { scope: 'guild', userId };
+    const { free: balance } = await economy.wallet(account);
     const expected = STARTING_CREDITS - (spentBy.get(userId) ?? 0);
-    const held = entries.filter((e) => e.state === 'held');
     if (balance !== expected) {
       drift += Math.abs(balance - expected);
       details.push(`ledger drift: ${userId} balance ${balance}, expected ${expected}`);
     }
-    for (const entry of held) {
+    const open = (await economy.entries(account, 10_000)).filter(
+      (e) => e.kind === 'hold' && e.jobId !== undefined,
+    );
+    for (const entry of open) {
+      const id = entry.jobId as string;
+      if ((await economy.holdState(account, id)) !== 'held') continue;
       heldLeft++;
-      details.push(
-        `hold left: ${userId} job ${entry.jobId} ${entry.amount} (${describe(await jobs.get(entry.jobId), entry.jobId)})`,
-      );
+      details.push(`hold left: ${userId} job ${id} ${entry.amount} (${describe(await jobs.get(id), id)})`);
     }
+  }
+  // And the books themselves: every account's entries sum to its balance.
+  for (const off of await economy.audit()) {
+    drift += Math.abs(off.free - off.sum) + Math.abs(off.held - off.holds);
+    details.push(`books off: ${JSON.stringify(off)}`);
   }
   await store.close();
   return {

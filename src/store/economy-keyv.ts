@@ -156,7 +156,7 @@ class GroupCommit {
   }
 }
 
-/** The pre-scope ledger's record `acct:<userId>` (src/store/ledger.ts), as much of it as we use. */
+/** The pre-scope ledger's record `acct:<userId>` (kept as test/fixtures/legacy-ledger.ts, which writes such stores for the migration tests), as much of it as we use. */
 const legacySchema = z.object({
   balance: z.number().int(),
   entries: z.array(

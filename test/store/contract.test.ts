@@ -2,7 +2,6 @@
 // are found again after a "restart" (a second connection), and the ledger never overspends.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createJobStore } from '../../src/store/jobs.js';
-import { createLedger } from '../../src/store/ledger.js';
 import { stopRedis, storeBackends, type Backend } from './backends.js';
 
 const backends = storeBackends();
@@ -59,16 +58,19 @@ describe.each(backends)('%s', (_name, open) => {
     expect(await jobs.jobForResultMessage('m1')).toBe('a');
   });
 
-  it('never lets one member overspend under concurrent reserves', async () => {
+  it('never lets one member overspend under concurrent holds', async () => {
     backend = await open();
-    const ledger = createLedger({ keyv: backend.keyv, startingCredits: 100 });
+    const economy = await backend.economy({ startingCredits: 100 });
+    const account = { scope: 'dm', userId: 'm' };
     const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => ledger.reserve('m', `job${i}`, 20, 'n')),
+      Array.from({ length: 12 }, (_, i) =>
+        economy.hold({ account, jobId: `job${i}`, amount: 20, note: 'n' }),
+      ),
     );
     expect(results.filter((r) => r.ok)).toHaveLength(5);
-    expect(await ledger.balance('m')).toBe(0);
-    expect(await ledger.refund('m', 'job0')).toBe(true);
-    expect(await ledger.refund('m', 'job0')).toBe(false);
-    expect(await ledger.balance('m')).toBe(20);
+    expect((await economy.wallet(account)).free).toBe(0);
+    expect(await economy.refund(account, 'job0')).toBe(true);
+    expect(await economy.refund(account, 'job0')).toBe(false);
+    expect((await economy.wallet(account)).free).toBe(20);
   });
 });

@@ -4,7 +4,7 @@
 // come out exact: on Redis also from two economies on two client connections at once.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccountRef, Economy, LedgerEntry } from '../../src/store/economy.js';
-import { createLedger } from '../../src/store/ledger.js';
+import { createLedger } from '../fixtures/legacy-ledger.js';
 import { stopRedis, storeBackends, type Backend } from './backends.js';
 
 const backends = storeBackends();
