@@ -41,7 +41,7 @@ let redis: Promise<string> | undefined;
 let redisProcess: ChildProcess | undefined;
 
 /** A Redis URL: REDIS_URL, or a redis-server of our own on a free loopback port. */
-function redisUrl(): Promise<string> {
+export function redisUrl(): Promise<string> {
   redis ??= (async () => {
     const given = process.env.REDIS_URL;
     if (given) return given;

@@ -39,11 +39,23 @@ export class Gateway {
   private readonly sessions = new Map<string, Session>();
   private readonly sockets = new Set<GatewaySocket>();
 
+  /**
+   * Who gets an INTERACTION_CREATE: every live session (one bot process, the default), or one
+   * session in turn, as when several bot processes share the load of one application (each
+   * interaction reaches exactly one of them). Other events always go to every session.
+   */
+  interactionRouting: 'all' | 'round-robin' = 'all';
+  #turn = 0;
+
   constructor(private readonly host: GatewayHost) {}
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const query = new URL(req.url ?? '/', 'http://fake.invalid').searchParams;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, query));
+  }
+
+  liveSessions(): number {
+    return [...this.sessions.values()].filter((s) => s.socket?.isOpen() === true).length;
   }
 
   /** True once a session has been sent READY and GUILD_CREATE and its socket is open. */
@@ -59,7 +71,11 @@ export class Gateway {
       return;
     }
     const need = requiredIntent(t, data);
-    for (const session of live) {
+    const targets =
+      t === 'INTERACTION_CREATE' && this.interactionRouting === 'round-robin'
+        ? [live[this.#turn++ % live.length] as Session]
+        : live;
+    for (const session of targets) {
       if (this.host.enforceIntents && need !== null && (session.intents & need) === 0) {
         this.host.dropped.push({ t, d: data, reason: missingIntentReason(need), at: Date.now() });
         continue;

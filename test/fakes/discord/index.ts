@@ -97,6 +97,16 @@ export class FakeDiscord {
   get interactions(): FakeInteraction[] {
     return [...this.world.interactions.values()];
   }
+  /** Each interaction to every session (default) or to one session in turn (several bot processes). */
+  set interactionRouting(routing: 'all' | 'round-robin') {
+    this.world.gateway.interactionRouting = routing;
+  }
+
+  /** Live gateway sessions (one per connected bot process). */
+  get sessions(): number {
+    return this.world.gateway.liveSessions();
+  }
+
   /** True while the bot has a READY gateway session. */
   get gatewayReady(): boolean {
     return this.world.gateway.isReady();
