@@ -209,6 +209,15 @@ async function audit(dir: string) {
     }
   }
 
+  // A SIGKILL can land between accepting a job and writing its line to accepted.jsonl: such a
+  // job still ran and was charged. Find it by its posted result and count its price too.
+  const listed = new Set(accepted.flatMap((l) => (l.jobId ? [l.jobId] : [])));
+  for (const id of resultPosts.keys()) {
+    if (listed.has(id)) continue;
+    const job = await jobs.get(id);
+    if (job?.state === 'delivered') spentBy.set(job.userId, (spentBy.get(job.userId) ?? 0) + job.price);
+  }
+
   let drift = 0;
   let heldLeft = 0;
   const members = new Set(accepted.map((l) => l.userId));

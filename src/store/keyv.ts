@@ -33,15 +33,43 @@ export interface OpenedStore {
  */
 const NAMESPACE = 'animate';
 
-export async function openStore(url: string, onError: (error: unknown) => void): Promise<OpenedStore> {
+export interface StoreOptions {
+  /**
+   * How long SQLite waits for a lock (default 10 s): long enough for a restarted bot to wait out
+   * the old process's last writes, short enough to say clearly that another process holds it.
+   */
+  busyTimeoutMs?: number;
+}
+
+export async function openStore(
+  url: string,
+  onError: (error: unknown) => void,
+  opts: StoreOptions = {},
+): Promise<OpenedStore> {
   if (url.startsWith('sqlite://')) {
     const path = resolve(url.slice('sqlite://'.length));
     mkdirSync(dirname(path), { recursive: true });
-    const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: 10_000 });
-    // WAL lets reads run beside the single writer; synchronous=NORMAL in WAL mode still
-    // survives a process crash (only an OS crash can lose the last commits).
-    await adapter.query('PRAGMA journal_mode=WAL');
-    await adapter.query('PRAGMA synchronous=NORMAL');
+    const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: opts.busyTimeoutMs ?? 10_000 });
+    // The connection's own failures also reject the query that hit them; no second report.
+    adapter.on('error', () => undefined);
+    try {
+      // WAL lets reads run beside the writer; synchronous=NORMAL in WAL mode still survives a
+      // process crash (only an OS crash can lose the last commits).
+      await adapter.query('PRAGMA journal_mode=WAL');
+      await adapter.query('PRAGMA synchronous=NORMAL');
+      // The economy on SQLite is exact because this process is the file's only writer
+      // (docs/economy.md): hold the write lock for as long as the store is open, so a second
+      // bot process on the same file fails at start instead of double-spending credits.
+      await adapter.query('PRAGMA locking_mode=EXCLUSIVE');
+      await adapter.query('BEGIN IMMEDIATE');
+      await adapter.query('COMMIT');
+    } catch (error) {
+      await adapter.disconnect().catch(() => undefined);
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
+      throw new Error(
+        `${path} is in use by another bot process; SQLite allows one process per file (use STORE_URL=redis://… to run several)`,
+      );
+    }
     const keyv = new Keyv<unknown>({ store: adapter, namespace: NAMESPACE, throwOnErrors: true });
     keyv.on('error', onError);
     return {

@@ -1,6 +1,10 @@
 // The store contract the bot relies on, on every backend: values round-trip as written, jobs
 // are found again after a "restart" (a second connection), and the ledger never overspends.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/keyv.js';
 import { createJobStore } from '../../src/store/jobs.js';
 import { stopRedis, storeBackends, type Backend } from './backends.js';
 
@@ -72,5 +76,25 @@ describe.each(backends)('%s', (_name, open) => {
     expect(await economy.refund(account, 'job0')).toBe(true);
     expect(await economy.refund(account, 'job0')).toBe(false);
     expect((await economy.wallet(account)).free).toBe(20);
+  });
+});
+
+describe('one writer per SQLite file', () => {
+  it('refuses a second process (here: a second connection) on a file in use, naming it, and opens once the first is closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'animate-lock-'));
+    const url = `sqlite://${join(dir, 'store.sqlite')}`;
+    try {
+      const first = await openStore(url, () => undefined);
+      await first.keyv.set('k', 1);
+      await expect(openStore(url, () => undefined, { busyTimeoutMs: 200 })).rejects.toThrow(
+        /store\.sqlite is in use by another bot process.*redis:\/\//,
+      );
+      await first.close();
+      const second = await openStore(url, () => undefined, { busyTimeoutMs: 200 });
+      expect(await second.keyv.get('k')).toBe(1);
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
