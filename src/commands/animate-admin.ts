@@ -162,23 +162,35 @@ async function channels(ctx: Ctx): Promise<string> {
     return '/animate works in every channel again.';
   }
   if (!channel) return `Name the \`channel\` to ${act}.`;
-  const id = channel.id;
+  const { saved, full } = await editList(ctx, 'channels', act, channel.id, MAX_CHANNELS);
+  if (full) return `The list is full (${MAX_CHANNELS} channels). Remove one first.`;
+  return channelsLine(saved);
+}
+
+/** Adds or removes one id in a server's channel or role list, within the list's size limit. */
+async function editList(
+  ctx: Ctx,
+  field: 'channels' | 'roles',
+  act: string,
+  id: string,
+  max: number,
+): Promise<{ saved: GuildSettings; full: boolean }> {
   let full = false;
   const saved = await change(
     ctx,
     (s) => {
-      if (act === 'remove') return { ...s, channels: s.channels.filter((c) => c !== id) };
-      if (s.channels.includes(id)) return s;
-      if (s.channels.length >= MAX_CHANNELS) {
+      const list = s[field];
+      if (act === 'remove') return { ...s, [field]: list.filter((x) => x !== id) };
+      if (list.includes(id)) return s;
+      if (list.length >= max) {
         full = true;
         return s;
       }
-      return { ...s, channels: [...s.channels, id] };
+      return { ...s, [field]: [...list, id] };
     },
-    { channels: { [act]: id } },
+    { [field]: { [act]: id } },
   );
-  if (full) return `The list is full (${MAX_CHANNELS} channels). Remove one first.`;
-  return channelsLine(saved);
+  return { saved, full };
 }
 
 const channelsLine = (s: GuildSettings): string =>
@@ -195,21 +207,7 @@ async function roles(ctx: Ctx): Promise<string> {
     return 'Every member may use /animate again.';
   }
   if (!role) return `Name the \`role\` to ${act}.`;
-  const id = role.id;
-  let full = false;
-  const saved = await change(
-    ctx,
-    (s) => {
-      if (act === 'remove') return { ...s, roles: s.roles.filter((r) => r !== id) };
-      if (s.roles.includes(id)) return s;
-      if (s.roles.length >= MAX_ROLES) {
-        full = true;
-        return s;
-      }
-      return { ...s, roles: [...s.roles, id] };
-    },
-    { roles: { [act]: id } },
-  );
+  const { saved, full } = await editList(ctx, 'roles', act, role.id, MAX_ROLES);
   if (full) return `The list is full (${MAX_ROLES} roles). Remove one first.`;
   return rolesLine(saved);
 }
