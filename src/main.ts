@@ -74,6 +74,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     economy,
     policy: policyFrom(settings),
     jobs,
+    sharedSlots: store.slots,
     providers,
     http,
     delivery,

@@ -3,8 +3,9 @@
 // the member served least recently goes first, so one member's batch cannot starve the rest.
 //
 // Every decision is taken and recorded in one synchronous call (`admit`, `next`, `move`), so
-// requests that arrive at the same moment cannot all see the same free slot. The slots live in
-// this process: one process per store (README, "Reliability").
+// requests that arrive at the same moment cannot all see the same free slot. These decisions are
+// this process's; on a store shared by several processes a started job also claims its slot in
+// the store (src/store/slots.ts), and a refused claim sends it back here with `unstart`.
 import { MODELS } from '../providers/catalog.js';
 import type { ProviderId } from '../providers/types.js';
 import type { JobRecord } from '../store/jobs.js';
@@ -23,6 +24,8 @@ interface Slot {
   provider: ProviderId;
   createdAt: number;
   running: boolean;
+  /** Not offered a slot again before this time (its claim on the store's slots was refused). */
+  notBefore?: number;
 }
 
 const providerOf = (job: JobRecord): ProviderId => MODELS[job.runModel].provider;
@@ -81,6 +84,26 @@ export class Admission {
     if (job.state !== 'waiting') this.#start(job.id, slot, false);
   }
 
+  /** What the store's slot claim needs to know about a job admitted here. */
+  claimOf(jobId: string): { member: string; limit: number; provider: ProviderId } | undefined {
+    const slot = this.#slots.get(jobId);
+    return slot && { member: slot.member, limit: slot.limit, provider: slot.provider };
+  }
+
+  /**
+   * Takes back a start: the job waits again and is not offered a slot before `notBefore`. For a
+   * job whose slot in the store was refused (another process on the store holds the slots).
+   */
+  unstart(jobId: string, notBefore: number): void {
+    const slot = this.#slots.get(jobId);
+    if (!slot?.running) return;
+    slot.running = false;
+    slot.notBefore = notBefore;
+    this.#waiting.add(jobId);
+    bump(this.#runningByMember, slot.member, -1);
+    bump(this.#runningByProvider, slot.provider, -1);
+  }
+
   isRunning(jobId: string): boolean {
     return this.#slots.get(jobId)?.running ?? false;
   }
@@ -113,12 +136,15 @@ export class Admission {
     if (bump(this.#openByMember, slot.member, -1) === 0) this.#lastServed.delete(slot.member);
   }
 
-  /** Starts the next waiting job that may start now, members taking turns; its id, or undefined. */
-  next(): string | undefined {
+  /**
+   * Starts the next waiting job that may start now, members taking turns; its id, or undefined.
+   * `now` skips jobs told to wait until later (`unstart`).
+   */
+  next(now = Number.POSITIVE_INFINITY): string | undefined {
     let pick: [string, Slot] | undefined;
     for (const id of this.#waiting) {
       const slot = this.#slots.get(id);
-      if (!slot || !this.#hasRoom(slot)) continue;
+      if (!slot || !this.#hasRoom(slot) || (slot.notBefore ?? 0) > now) continue;
       if (!pick || this.#before(slot, pick[1])) pick = [id, slot];
     }
     if (!pick) return undefined;
@@ -166,6 +192,7 @@ export class Admission {
   /** Marks a slot running; `served` counts it as the member's turn (not for a job restored at start). */
   #start(id: string, slot: Slot, served = true): void {
     slot.running = true;
+    delete slot.notBefore;
     this.#waiting.delete(id);
     bump(this.#runningByMember, slot.member, 1);
     bump(this.#runningByProvider, slot.provider, 1);

@@ -8,6 +8,7 @@ import type { Http } from '../net/http.js';
 import type { ModelId } from '../providers/catalog.js';
 import type { ProviderId, VideoProvider } from '../providers/types.js';
 import type { JobRecord, JobStore } from '../store/jobs.js';
+import type { SlotStore } from '../store/slots.js';
 import { scopeFor, type AccountRef, type Allowance, type Economy, type SpendCap } from '../store/economy.js';
 import type { Clock } from './clock.js';
 import type { Delivery } from './delivery.js';
@@ -71,6 +72,8 @@ export interface EngineDeps {
   /** A server's money rules (null: a DM), read at each acceptance so an admin's change applies at once. */
   policy(guildId: string | null): Promise<Policy>;
   jobs: JobStore;
+  /** Running-job slots shared with the other processes on the store; absent = this process alone. */
+  sharedSlots?: SlotStore;
   providers: ReadonlyMap<ModelId, VideoProvider>;
   http: Http;
   delivery: Delivery;
@@ -89,9 +92,13 @@ export interface StepDeps extends EngineDeps {
   save(job: JobRecord, patch: Partial<JobRecord>): Promise<JobRecord>;
   /** When to poll a submitted job next, from the learned run time. */
   nextPollInMs(job: JobRecord): number;
-  /** The admission slots: whether a job holds one, and moving it to another provider (failover). */
+  /**
+   * The admission slots: whether a job holds one here, its claim on the store's slots (false:
+   * another process holds them, and the job waits again), and moving it to another provider.
+   */
   slots: {
     isRunning(jobId: string): boolean;
+    claim(job: JobRecord): Promise<boolean>;
     move(jobId: string, provider: ProviderId): boolean;
   };
   logFor(job: JobRecord): Logger;

@@ -15,6 +15,7 @@ import { nextPollDelayMs } from './poll-schedule.js';
 import { createRunTimes, runTimesSnapshot } from './run-times.js';
 import { Scheduler } from './scheduler.js';
 import { scopeFor } from '../store/economy.js';
+import { LOCAL_SLOTS } from '../store/slots.js';
 import { nextPeriodStart } from '../store/periods.js';
 
 /** What a member asked for, before any images. */
@@ -108,6 +109,7 @@ export function createEngine(deps: EngineDeps): Engine {
     },
     slots: {
       isRunning: (id) => admission.isRunning(id),
+      claim: (job) => claimSlot(job),
       move: (id, provider) => admission.move(id, provider),
     },
     logFor: (job) => log.child({ jobId: job.id, userId: job.userId, model: job.runModel }),
@@ -122,7 +124,15 @@ export function createEngine(deps: EngineDeps): Engine {
       active.delete(job.id);
       runtimes.delete(job.id);
       scheduler.cancel(job.id);
+      const claim = admission.claimOf(job.id);
       admission.release(job.id);
+      if (claim)
+        slotStore
+          .release(job.id, claim.member)
+          // Not fatal: the next claim for that member frees a slot whose job has finished.
+          .catch((error: unknown) =>
+            log.warn({ err: error, jobId: job.id }, 'could not free a running slot'),
+          );
       pump();
     },
   };
@@ -141,9 +151,42 @@ export function createEngine(deps: EngineDeps): Engine {
     );
   }
 
+  const slotStore = deps.sharedSlots ?? LOCAL_SLOTS;
+  /** How long a job whose store slot was refused waits before it asks again. */
+  const SLOT_RETRY_MS = 1000;
+  let pumpTimer: unknown;
+  function pumpSoon(inMs: number): void {
+    if (pumpTimer !== undefined || stopping.signal.aborted) return;
+    pumpTimer = clock.setTimer(() => {
+      pumpTimer = undefined;
+      pump();
+    }, inMs);
+  }
+
+  /**
+   * A job this process started claims its slot in the store, where the other processes on it
+   * count theirs. Refused (or the store failed): it waits again and asks later.
+   */
+  async function claimSlot(job: JobRecord): Promise<boolean> {
+    const claim = admission.claimOf(job.id);
+    if (!claim) return false;
+    const cap = settings.providerCaps[claim.provider];
+    const ok = await slotStore
+      .claim({ jobId: job.id, ...claim, ...(cap !== undefined ? { cap } : {}) })
+      .catch((error: unknown) => {
+        log.warn({ err: error, jobId: job.id }, 'could not claim a running slot; the job waits');
+        return false;
+      });
+    if (!ok) {
+      admission.unstart(job.id, clock.now() + SLOT_RETRY_MS);
+      pumpSoon(SLOT_RETRY_MS);
+    }
+    return ok;
+  }
+
   /** Starts every waiting job that may start now, members taking turns; then updates places in line. */
   function pump(): void {
-    for (let id = admission.next(); id; id = admission.next()) wake(id, 0);
+    for (let id = admission.next(clock.now()); id; id = admission.next(clock.now())) wake(id, 0);
     for (const [id, position] of admission.positions()) {
       const job = active.get(id);
       if (!job || job.state !== 'waiting' || job.progress?.position === position) continue;
@@ -238,7 +281,7 @@ export function createEngine(deps: EngineDeps): Engine {
       deadlineAt: now + settings.jobDeadlineMs,
     };
     // Decided and recorded in one synchronous call: simultaneous requests see each other.
-    const lane = admission.admit(job, policy.jobLimit ?? settings.maxActivePerMember);
+    let lane = admission.admit(job, policy.jobLimit ?? settings.maxActivePerMember);
     try {
       await jobs.create(job);
     } catch (error) {
@@ -281,6 +324,7 @@ export function createEngine(deps: EngineDeps): Engine {
         });
       return { ok: false, failure };
     }
+    if (lane === 'run' && !(await claimSlot(job))) lane = 'wait';
     try {
       job = { ...job, state: lane === 'run' ? 'accepted' : 'waiting', updatedAt: clock.now() };
       await jobs.save(job);
@@ -364,6 +408,9 @@ export function createEngine(deps: EngineDeps): Engine {
         keep(job);
         runtimes.set(job.id, newRuntime(true));
         admission.restore(job, limits.get(job.guildId));
+        const claim = admission.claimOf(job.id);
+        if (claim && admission.isRunning(job.id))
+          await slotStore.restore({ jobId: job.id, member: claim.member, provider: claim.provider });
       }
       for (const job of loaded) wake(job.id, 0);
       pump();
@@ -373,6 +420,8 @@ export function createEngine(deps: EngineDeps): Engine {
 
     async stop() {
       stopping.abort(new Error('the engine is stopping'));
+      if (pumpTimer !== undefined) clock.clearTimer(pumpTimer);
+      pumpTimer = undefined;
       await scheduler.stop();
       if (saveTimer !== undefined) {
         clock.clearTimer(saveTimer);

@@ -25,7 +25,6 @@
 // Every key a script touches is passed to it in KEYS (a hold's cap counter, remembered on the
 // hold, is passed back in by the caller). It needs one Redis server, not Cluster: the keys of one
 // step (an account, its cap counter, the member's marker) are in different slots.
-import { createHash } from 'node:crypto';
 import {
   type AccountRef,
   type Economy,
@@ -36,11 +35,9 @@ import {
   NOTES,
 } from './economy.js';
 import { nextPeriodStart, periodId } from './periods.js';
+import { Script, type RedisCommander } from './redis-script.js';
 
-/** The part of a node-redis client this needs (`KeyvRedis#client` is one). */
-export interface RedisCommander {
-  sendCommand<T = unknown>(args: ReadonlyArray<string>): Promise<T>;
-}
+export type { RedisCommander };
 
 export interface RedisEconomyOptions extends EconomyOptions {
   client: RedisCommander;
@@ -297,13 +294,6 @@ local holds = 0
 for _, raw in ipairs(redis.call('HVALS', KEYS[2])) do holds = holds + cjson.decode(raw).amount end
 return { tonumber(redis.call('HGET', KEYS[1], 'free')), string.format('%d', sum), tonumber(redis.call('HGET', KEYS[1], 'held')), holds }`;
 
-class Script {
-  readonly sha: string;
-  constructor(readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-}
-
 type Reply = Array<string | number>;
 
 export function createRedisEconomy(opts: RedisEconomyOptions): Economy {
@@ -318,16 +308,8 @@ export function createRedisEconomy(opts: RedisEconomyOptions): Economy {
   /** jobId → the cap counter its hold was counted in, for holds made here (saves a round trip on refund). */
   const capHints = new Map<string, string>();
 
-  /** EVALSHA, and on NOSCRIPT (a restarted or flushed Redis) EVAL, which caches it again. */
-  async function run<T>(script: Script, keys: string[], args: Array<string | number>): Promise<T> {
-    const tail = [String(keys.length), ...keys, ...args.map(String)];
-    try {
-      return await client.sendCommand<T>(['EVALSHA', script.sha, ...tail]);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.sendCommand<T>(['EVAL', script.source, ...tail]);
-    }
-  }
+  const run = <T>(script: Script, keys: string[], args: Array<string | number>): Promise<T> =>
+    script.run<T>(client, keys, args);
 
   const accountKeys = (ref: AccountRef): string[] => {
     const id = `${ref.scope}:${ref.userId}`;

@@ -8,6 +8,7 @@ import Keyv from 'keyv';
 import type { Economy, EconomyOptions } from './economy.js';
 import { createKeyvEconomy } from './economy-keyv.js';
 import { type RedisCommander, createRedisEconomy } from './economy-redis.js';
+import { LOCAL_SLOTS, createRedisSlots, type SlotStore } from './slots.js';
 
 export type Store = Keyv<unknown>;
 
@@ -22,6 +23,8 @@ export interface OpenedStore {
    * and throws if the options differ.
    */
   economy(opts: EconomyOptions): Economy;
+  /** Running-job slots shared by every process on this store (src/store/slots.ts). */
+  slots: SlotStore;
   close(): Promise<void>;
 }
 
@@ -76,6 +79,7 @@ export async function openStore(
       keyv,
       location: `sqlite ${path}`,
       economy: once((o) => createKeyvEconomy({ keyv, ...o })),
+      slots: LOCAL_SLOTS,
       close: () => keyv.disconnect(),
     };
   }
@@ -112,6 +116,10 @@ export async function openStore(
         legacyKey: (userId) => adapter.createKeyPrefix(`${NAMESPACE}:acct:${userId}`, adapter.namespace),
         ...o,
       });
+    }),
+    slots: createRedisSlots({
+      client: adapter.client as unknown as RedisCommander,
+      jobKey: (jobId) => adapter.createKeyPrefix(`${NAMESPACE}:job:${jobId}`, adapter.namespace),
     }),
     close: () => keyv.disconnect(),
   };

@@ -184,6 +184,35 @@ describe('a stampede of /animate', () => {
       await oneMemberStampede(w, 50);
     }, 90_000);
 
+    it("a member's running-job limit holds across both processes: 4 at once with a limit of 1 run one after another", async () => {
+      const w = (world = await raceWorld({
+        store: 'redis',
+        processes: 2,
+        env: { MAX_ACTIVE_JOBS_PER_MEMBER: '1' },
+      }));
+      const member = w.discord.addUser({ username: 'patient' });
+      // The most tasks the provider is running at once, sampled until all four are delivered.
+      let most = 0;
+      const sampler = setInterval(() => {
+        const running = [...w.wavespeed.tasks.keys()].filter((id) => {
+          const status = w.wavespeed.statusOf(id);
+          return status !== 'completed' && status !== 'failed';
+        }).length;
+        most = Math.max(most, running);
+      }, 5);
+      try {
+        const replies = await Promise.all(Array.from({ length: 4 }, () => w.animate(member)));
+        expect(count(replies, ACCEPTED)).toBe(4);
+        // Each process saw the other's running job and queued its own (or ran it, when free).
+        await allDelivered(w, 4);
+      } finally {
+        clearInterval(sampler);
+      }
+      expect(most).toBe(1);
+      expect(w.answered.every((n) => n > 0)).toBe(true);
+      expect(await w.stopAndAudit()).toEqual([]);
+    }, 90_000);
+
     it('a server cap covering 3 jobs, 10 members sending 5 each at once → exactly 3 run, the rest told when it resets', async () => {
       const w = (world = await raceWorld({ store: 'redis', processes: 2 }));
       const managers = w.discord.addRole({ name: 'managers', permissions: ['ManageGuild'] });

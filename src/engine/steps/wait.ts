@@ -7,7 +7,7 @@ import { uploadInputs } from './inputs.js';
 import { ensureStatus, showStatus } from './status.js';
 
 export async function waitTurn(deps: StepDeps, job: JobRecord, runtime: JobRuntime): Promise<Next> {
-  if (deps.slots.isRunning(job.id)) {
+  if (deps.slots.isRunning(job.id) && (await deps.slots.claim(job))) {
     return next.continue(
       await deps.save(job, { state: 'accepted', deadlineAt: deps.clock.now() + deps.settings.jobDeadlineMs }),
     );
