@@ -88,6 +88,29 @@ describe('/animate-admin cap', () => {
     expect(w.wavespeed.submissions).toHaveLength(3);
     expect(await creditsOf(w)).toBe(60);
   });
+
+  it('refuses a 🔁 rerun past the cap privately, and lets requests through again after UTC midnight', async () => {
+    const { w, admin, clock } = await adminWorld();
+    await adminCommand(w, admin, 'cap', { amount: 20, period: 'day' });
+    await (await w.animate()).waitForReply();
+    const [result] = await waitForResults(w, w.member, 1);
+    if (!result) throw new Error('no result');
+
+    w.discord.react({ user: w.member, channelId: result.channel_id, messageId: result.id, emoji: '🔁' });
+    const dm = w.discord.dmChannelFor(w.member.id);
+    const note = await w.discord.waitFor(() => w.discord.messagesIn(dm.id)[0], 10_000);
+    expect(note.content).toBe(
+      `This server has used its credits for now, so the rerun was not started; the limit resets ${relative(MIDNIGHT)}. Nothing was charged.`,
+    );
+    expect(w.wavespeed.submissions).toHaveLength(1);
+    expect(await creditsOf(w)).toBe(80);
+
+    clock.set(MIDNIGHT + 1000);
+    const reply = await (await w.animate({ prompt: 'a new day' })).waitForReply();
+    expect(reply.content).toContain('20 credits reserved, 60 left');
+    await waitForResults(w, w.member, 2);
+    expect(w.wavespeed.submissions).toHaveLength(2);
+  });
 });
 
 describe('/animate-admin allowance', () => {
@@ -161,6 +184,23 @@ describe('refusals for credits', () => {
     expect(w.wavespeed.submissions).toHaveLength(0);
     expect(w.wavespeed.uploads).toHaveLength(0);
     expect(await creditsOf(w)).toBe(15);
+  });
+
+  it('tells a reactor short of credits with an allowance when it next tops up', async () => {
+    const { w, admin } = await adminWorld({ STARTING_CREDITS: '30' });
+    await adminCommand(w, admin, 'allowance', { amount: 15, period: 'day' });
+    // 30 is above the allowance (nothing added today); 10 left after the job.
+    await (await w.animate()).waitForReply();
+    const [result] = await waitForResults(w, w.member, 1);
+    if (!result) throw new Error('no result');
+    w.discord.react({ user: w.member, channelId: result.channel_id, messageId: result.id, emoji: '🔁' });
+    const dm = w.discord.dmChannelFor(w.member.id);
+    const note = await w.discord.waitFor(() => w.discord.messagesIn(dm.id)[0], 10_000);
+    expect(note.content).toBe(
+      `A rerun costs 20 credits and you have 10, so nothing was started or charged. Your allowance tops you up again ${relative(MIDNIGHT)}.`,
+    );
+    expect(w.wavespeed.submissions).toHaveLength(1);
+    expect(await creditsOf(w)).toBe(10);
   });
 
   it('without an allowance, says an admin can grant more', async () => {
