@@ -77,6 +77,33 @@ describe('/animate-admin limit', () => {
     expect(c.from).toBeLessThan(a.to);
     expect(await creditsOf(w)).toBe(60);
   });
+
+  // Fails today: each waiting job keeps the limit it was admitted under (Admission's Slot.limit),
+  // so after the limit is raised the member's NEW request finds room and starts at once while
+  // their older one, waiting under the old limit of 1, stays in line until both others finish.
+  it('a raised limit does not let a member’s newer request overtake their waiting one', async () => {
+    const { w, admin } = await adminWorld();
+    await adminCommand(w, admin, 'limit', { jobs: 1 });
+    w.wavespeed.hold();
+    await (await w.animate({ prompt: 'first' })).waitForReply();
+    expect((await (await w.animate({ prompt: 'second' })).waitForReply()).content).toContain(
+      'It will start when your other jobs finish.',
+    );
+    await w.discord.waitFor(
+      () => statusesAbout(w, 'second').find((m) => m.content.includes('Waiting in line (place 1)')),
+      10_000,
+    );
+    await w.discord.waitFor(() => w.wavespeed.submissions.length === 1, 10_000);
+
+    // Room for one more now: it is the waiting job's, not the newcomer's.
+    await adminCommand(w, admin, 'limit', { jobs: 2 });
+    await (await w.animate({ prompt: 'third' })).waitForReply();
+    await w.discord.waitFor(() => w.wavespeed.submissions.length === 2, 10_000);
+    expect([...runs(w.wavespeed).keys()]).toEqual(['first', 'second']);
+
+    w.wavespeed.release();
+    await waitForResults(w, w.member, 3);
+  });
 });
 
 describe('/animate-admin models', () => {
