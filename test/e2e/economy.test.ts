@@ -89,6 +89,30 @@ describe('/animate-admin cap', () => {
     expect(await creditsOf(w)).toBe(60);
   });
 
+  it('is never passed by requests from several members at the same moment', async () => {
+    const { w, admin } = await adminWorld();
+    await adminCommand(w, admin, 'cap', { amount: 40, period: 'day' });
+    const members = [w.member, w.discord.addUser({ username: 'b' }), w.discord.addUser({ username: 'c' })];
+    const interactions = await Promise.all(
+      members.flatMap((user) => [w.animate({ user }), w.animate({ user })]),
+    );
+    const replies = await Promise.all(interactions.map((i) => i.waitForReply(10_000)));
+    const accepted = replies.filter((r) => r.content.includes('20 credits reserved'));
+    const refused = replies.filter((r) => r.content.startsWith('This server has used its credits for now'));
+    expect(accepted).toHaveLength(2);
+    expect(refused).toHaveLength(4);
+    await w.discord.waitFor(
+      () => w.logs.filter((l) => (JSON.parse(l) as { msg?: string }).msg === 'job delivered').length === 2,
+      10_000,
+    );
+    expect(w.wavespeed.submissions).toHaveLength(2);
+    expect((await adminCommand(w, admin, 'settings')).content).toContain(
+      '**40** credits per day (UTC); 40 used',
+    );
+    const balances = await Promise.all(members.map((user) => creditsOf(w, user)));
+    expect(balances.reduce((a, b) => a + b, 0)).toBe(300 - 40);
+  });
+
   it('refuses a 🔁 rerun past the cap privately, and lets requests through again after UTC midnight', async () => {
     const { w, admin, clock } = await adminWorld();
     await adminCommand(w, admin, 'cap', { amount: 20, period: 'day' });
