@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import type { Clock } from '../../src/engine/clock.js';
 import { startBot, type Bot } from '../../src/main.js';
 import {
   startFakeDiscord,
@@ -54,7 +55,11 @@ export interface World {
 
 export async function startWorld(
   env: Record<string, string> = {},
-  fakes: { wavespeed?: Parameters<typeof startFakeWaveSpeed>[0] } = {},
+  fakes: {
+    wavespeed?: Parameters<typeof startFakeWaveSpeed>[0];
+    /** The bot's clock (StartOptions.clock), kept across restarts; the system clock when absent. */
+    clock?: Clock;
+  } = {},
 ): Promise<World> {
   const discord = await startFakeDiscord();
   const wavespeed = await startFakeWaveSpeed({ apiKey: WS_KEY, ...fakes.wavespeed });
@@ -79,7 +84,10 @@ export async function startWorld(
     EXPECTED_RUN_MS: 'wavespeed/ray-2-flash=400,wavespeed/ray-2=400,fal/ray-2-flash=400',
   };
   const boot = (extra: Record<string, string>) =>
-    startBot(loadConfig({ ...baseEnv, ...extra }), { logDestination: destination });
+    startBot(loadConfig({ ...baseEnv, ...extra }), {
+      logDestination: destination,
+      ...(fakes.clock ? { clock: fakes.clock } : {}),
+    });
   const world: World = {
     discord,
     wavespeed,
