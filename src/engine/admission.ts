@@ -42,6 +42,9 @@ export class Admission {
   readonly #openByMember = new Map<string, number>();
   /** Turn counter per member: lower means served longer ago. */
   readonly #lastServed = new Map<string, number>();
+  /** Waiting job ids per member, and each member's current limit (the latest their server set). */
+  readonly #waitingByMember = new Map<string, Set<string>>();
+  readonly #limits = new Map<string, number>();
   #turn = 0;
 
   constructor(rules: AdmissionRules) {
@@ -61,11 +64,18 @@ export class Admission {
       createdAt: job.createdAt,
       running: false,
     };
+    // The server's current limit applies to all the member's jobs there, waiting ones included.
+    this.#limits.set(slot.member, limit);
     const lineForProvider =
       this.#rules.providerCaps[slot.provider] !== undefined &&
       [...this.#waiting].some((id) => this.#slots.get(id)?.provider === slot.provider);
+    // A member's own older request that could start now goes first (the limit was just raised).
+    const olderFits = [...(this.#waitingByMember.get(slot.member) ?? [])].some((id) => {
+      const older = this.#slots.get(id);
+      return older !== undefined && this.#hasRoom(older);
+    });
     this.#add(job.id, slot);
-    if (lineForProvider || !this.#hasRoom(slot)) return 'wait';
+    if (lineForProvider || olderFits || !this.#hasRoom(slot)) return 'wait';
     this.#start(job.id, slot);
     return 'run';
   }
@@ -73,6 +83,7 @@ export class Admission {
   /** Records a job loaded from the store as it stands: running unless it is waiting. */
   restore(job: JobRecord, limit = this.#rules.maxActivePerMember): void {
     if (this.#slots.has(job.id)) return;
+    this.#limits.set(memberOf(job), limit);
     const slot: Slot = {
       member: memberOf(job),
       limit,
@@ -87,7 +98,7 @@ export class Admission {
   /** What the store's slot claim needs to know about a job admitted here. */
   claimOf(jobId: string): { member: string; limit: number; provider: ProviderId } | undefined {
     const slot = this.#slots.get(jobId);
-    return slot && { member: slot.member, limit: slot.limit, provider: slot.provider };
+    return slot && { member: slot.member, limit: this.#limitOf(slot), provider: slot.provider };
   }
 
   /**
@@ -99,9 +110,16 @@ export class Admission {
     if (!slot?.running) return;
     slot.running = false;
     slot.notBefore = notBefore;
-    this.#waiting.add(jobId);
+    this.#wait(jobId, slot);
     bump(this.#runningByMember, slot.member, -1);
     bump(this.#runningByProvider, slot.provider, -1);
+  }
+
+  /** Why a waiting job waits: its member is at their limit, or something else (a provider, the store). */
+  waitsFor(jobId: string): 'your_jobs' | 'a_slot' {
+    const slot = this.#slots.get(jobId);
+    if (!slot) return 'a_slot';
+    return (this.#runningByMember.get(slot.member) ?? 0) >= this.#limitOf(slot) ? 'your_jobs' : 'a_slot';
   }
 
   isRunning(jobId: string): boolean {
@@ -127,13 +145,16 @@ export class Admission {
     const slot = this.#slots.get(jobId);
     if (!slot) return;
     this.#slots.delete(jobId);
-    this.#waiting.delete(jobId);
+    this.#unwait(jobId, slot);
     if (slot.running) {
       bump(this.#runningByMember, slot.member, -1);
       bump(this.#runningByProvider, slot.provider, -1);
     }
     // Forget a member's turn once they have nothing open, so the map cannot grow forever.
-    if (bump(this.#openByMember, slot.member, -1) === 0) this.#lastServed.delete(slot.member);
+    if (bump(this.#openByMember, slot.member, -1) === 0) {
+      this.#lastServed.delete(slot.member);
+      this.#limits.delete(slot.member);
+    }
   }
 
   /**
@@ -180,12 +201,30 @@ export class Admission {
     const mine = this.#runningByMember.get(slot.member) ?? 0;
     const cap = this.#rules.providerCaps[slot.provider];
     const onProvider = this.#runningByProvider.get(slot.provider) ?? 0;
-    return mine < slot.limit && (cap === undefined || onProvider < cap);
+    return mine < this.#limitOf(slot) && (cap === undefined || onProvider < cap);
+  }
+
+  #limitOf(slot: Slot): number {
+    return this.#limits.get(slot.member) ?? slot.limit;
+  }
+
+  #wait(id: string, slot: Slot): void {
+    this.#waiting.add(id);
+    let mine = this.#waitingByMember.get(slot.member);
+    if (!mine) this.#waitingByMember.set(slot.member, (mine = new Set()));
+    mine.add(id);
+  }
+
+  #unwait(id: string, slot: Slot): void {
+    this.#waiting.delete(id);
+    const mine = this.#waitingByMember.get(slot.member);
+    mine?.delete(id);
+    if (mine?.size === 0) this.#waitingByMember.delete(slot.member);
   }
 
   #add(id: string, slot: Slot): void {
     this.#slots.set(id, slot);
-    this.#waiting.add(id);
+    this.#wait(id, slot);
     bump(this.#openByMember, slot.member, 1);
   }
 
@@ -193,7 +232,7 @@ export class Admission {
   #start(id: string, slot: Slot, served = true): void {
     slot.running = true;
     delete slot.notBefore;
-    this.#waiting.delete(id);
+    this.#unwait(id, slot);
     bump(this.#runningByMember, slot.member, 1);
     bump(this.#runningByProvider, slot.provider, 1);
     if (served) this.#lastServed.set(slot.member, ++this.#turn);

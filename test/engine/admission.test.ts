@@ -39,6 +39,17 @@ describe('Admission', () => {
     expect(a.admit(inGuild(null))).toBe('run');
   });
 
+  it("applies a raised limit to the member's waiting job first: a newer request does not overtake it", () => {
+    const a = new Admission({ maxActivePerMember: 1, providerCaps: {} });
+    const first = makeJob({ userId: 'ann' });
+    const second = makeJob({ userId: 'ann' });
+    expect(a.admit(first, 1)).toBe('run');
+    expect(a.admit(second, 1)).toBe('wait');
+    // The server's limit goes up to 2: the waiting `second` takes the room, not the newcomer.
+    expect(a.admit(makeJob({ userId: 'ann' }), 2)).toBe('wait');
+    expect(a.next()).toBe(second.id);
+  });
+
   it('decides each of many simultaneous requests against the ones admitted before it', () => {
     const a = new Admission({ maxActivePerMember: 1, providerCaps: {} });
     const lanes = Array.from({ length: 10 }, () => a.admit(job('ann')));
