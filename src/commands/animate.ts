@@ -42,7 +42,12 @@ export const animate = {
     if (!result.ok) throw new Refusal(result.failure);
     deps.followUps.remember(result.job.id, interaction);
 
-    const queued = result.job.state === 'waiting' ? ' It will start when your other jobs finish.' : '';
+    const queued =
+      result.job.state !== 'waiting'
+        ? ''
+        : result.waitsFor === 'your_jobs'
+          ? ' It will start when your other jobs finish.'
+          : ' It is in line and will start as soon as there is room.';
     // The job is accepted and charged from here on: a failed confirmation is only logged (the
     // generic error reply would wrongly say nothing was charged).
     await interaction

@@ -39,7 +39,15 @@ export interface Requester {
 }
 
 export type Quote = { ok: true; price: number; balance: number } | { ok: false; failure: Failure };
-export type AcceptResult = { ok: true; job: JobRecord; balance: number } | { ok: false; failure: Failure };
+export type AcceptResult =
+  | {
+      ok: true;
+      job: JobRecord;
+      balance: number;
+      /** Why a job waits: the member's own running jobs, or a provider (or the store) with no room. */
+      waitsFor?: 'your_jobs' | 'a_slot';
+    }
+  | { ok: false; failure: Failure };
 
 export interface Engine {
   /**
@@ -337,7 +345,8 @@ export function createEngine(deps: EngineDeps): Engine {
     stepDeps.logFor(job).info({ price: job.price, state: job.state, rerunOf: job.rerunOf }, 'job accepted');
     wake(job.id, 0);
     pump();
-    return { ok: true, job, balance: held.free };
+    const waitsFor = job.state !== 'waiting' ? {} : { waitsFor: admission.waitsFor(job.id) };
+    return { ok: true, job, balance: held.free, ...waitsFor };
   }
 
   /** An acceptance that failed halfway: the `accepting` step refunds any hold and closes it. */

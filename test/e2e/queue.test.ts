@@ -40,4 +40,18 @@ describe('waiting in line', () => {
     const firstDelivered = results()[0]?.createdAt ?? 0;
     expect(w.wavespeed.submissions[1]?.at).toBeGreaterThanOrEqual(firstDelivered);
   });
+
+  it('tells a member waiting for a full provider (not for their own jobs) that it starts when there is room', async () => {
+    world = await startWorld({ PROVIDER_MAX_ACTIVE: 'wavespeed=1' });
+    const w = world;
+    w.wavespeed.hold();
+    const other = w.discord.addUser({ username: 'other' });
+    const first = await (await w.animate({ prompt: 'first', user: other })).waitForReply();
+    const second = await (await w.animate({ prompt: 'second' })).waitForReply();
+    expect(first.content).toContain('Accepted');
+    expect(second.content).toContain('It is in line and will start as soon as there is room.');
+    expect(second.content).not.toContain('your other jobs');
+    w.wavespeed.release();
+    await w.discord.waitFor(() => w.wavespeed.submissions.length === 2, 10_000);
+  });
 });
