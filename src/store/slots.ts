@@ -3,6 +3,7 @@
 // this process; before a job runs it claims its slot here, and a claim refused (another process
 // holds the slots) sends the job back to wait. On SQLite the bot is the file's only process
 // (src/store/keyv.ts), so its own admission is already the whole truth and every claim passes.
+// The design, in words: docs/economy.md, "Running-job slots".
 import { Script, type RedisCommander } from './redis-script.js';
 
 export interface SlotClaim {
