@@ -4,7 +4,7 @@
 // suites list the backends they ran against, so a missing Redis is visible, not silent.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Keyv from 'keyv';
@@ -37,6 +37,23 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Resolves once something listens on the port (the redis-server just spawned is up). */
+async function acceptsConnections(port: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const up = await new Promise<boolean>((res) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        res(true);
+      });
+      socket.once('error', () => res(false));
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server did not listen on port ${port} within 5 s`);
+}
+
 let redis: Promise<string> | undefined;
 let redisProcess: ChildProcess | undefined;
 
@@ -53,6 +70,7 @@ export function redisUrl(): Promise<string> {
         stdio: 'ignore',
       },
     );
+    await acceptsConnections(port);
     return `redis://127.0.0.1:${port}`;
   })();
   return redis;
@@ -76,8 +94,13 @@ export const redisAvailable = (): boolean =>
 
 async function openRetrying(url: string, errors: unknown[]) {
   for (let attempt = 0; ; attempt++) {
+    // Errors of an attempt that failed are that attempt's, not the backend's.
+    const mine: unknown[] = [];
     try {
-      return await openStore(url, (error) => errors.push(error));
+      const store = await openStore(url, (error) => mine.push(error));
+      store.keyv.on('error', (error: unknown) => errors.push(error));
+      errors.push(...mine);
+      return store;
     } catch (error) {
       // The server we just spawned may still be starting.
       if (attempt >= 50) throw error;
