@@ -41,6 +41,8 @@ export type Failure =
   | { code: 'no_longer_affordable' }
   | { code: 'waited_too_long' }
   | { code: 'timeout' }
+  /** Stopped with Cancel: by the member who asked, or by a moderator. */
+  | { code: 'cancelled'; byRequester: boolean }
   | { code: 'moderation' }
   | { code: 'invalid_input' }
   | { code: 'input_image_gone' }
@@ -125,6 +127,8 @@ export function failureMessage(failure: Failure): string {
       return 'The job waited too long to start.';
     case 'timeout':
       return 'The video took too long and was cancelled.';
+    case 'cancelled':
+      return failure.byRequester ? 'You cancelled this video.' : 'A moderator cancelled this video.';
     case 'moderation':
       return 'The provider refused this image or prompt under its content policy.';
     case 'invalid_input':

@@ -64,10 +64,24 @@ export interface Engine {
   /** The job behind a result message, for 🔁; undefined when the message is not one of ours. */
   jobForResult(messageId: string): Promise<JobRecord | undefined>;
   job(id: string): Promise<JobRecord | undefined>;
+  /**
+   * Stops a job that has not started posting its result: cancelled at the provider where it can
+   * be (fal), refunded in full, the member told, and no result posted later. Runs between two
+   * of the job's steps, so a cancel racing a completion ends in exactly one of the two.
+   */
+  cancel(jobId: string, by: string): Promise<'cancelled' | 'too_late' | 'unknown'>;
   /** Loads every unfinished job and carries on with it. Returns how many. */
   resume(): Promise<number>;
   stop(): Promise<void>;
 }
+
+/** States a Cancel can stop: nothing has been posted yet, and the job is not already ending. */
+const CANCELLABLE: ReadonlySet<JobRecord['state']> = new Set([
+  'waiting',
+  'accepted',
+  'submitted',
+  'succeeded',
+]);
 
 /** Learned run times are written at most this often (they change a little with every job). */
 const RUN_TIMES_SAVE_MS = 60_000;
@@ -400,6 +414,27 @@ export function createEngine(deps: EngineDeps): Engine {
     },
 
     job: (id) => jobs.get(id),
+
+    cancel: (id, by) =>
+      jobLocks.run(id, async () => {
+        const job = active.get(id);
+        if (!job) return (await jobs.get(id)) === undefined ? 'unknown' : 'too_late';
+        // `delivering`: the post may be on the wire; `failed`/`accepting`: already ending.
+        if (!CANCELLABLE.has(job.state)) return 'too_late';
+        const jobLog = stepDeps.logFor(job);
+        const provider = deps.providers.get(job.runModel);
+        if (job.providerRef && provider) {
+          // WaveSpeed cannot cancel: its result is simply never fetched (docs/providers.md).
+          await provider
+            .cancel(job.providerRef, stopping.signal)
+            .catch((error: unknown) => jobLog.warn({ err: error }, 'cancel at the provider failed'));
+        }
+        const failure: Failure = { code: 'cancelled', byRequester: by === job.userId };
+        await stepDeps.save(job, { state: 'failed', failure: storedFailure(failure) });
+        jobLog.info({ by, state: job.state }, 'job cancelled');
+        wake(id, 0);
+        return 'cancelled';
+      }),
 
     async resume() {
       const startedAt = Date.now();
