@@ -128,6 +128,8 @@ export const configSchema = z.object({
   JOB_DEADLINE_MS: intFrom(10_000, 15 * 60_000),
   /** Jobs one member may have running at once; further requests wait their turn. */
   MAX_ACTIVE_JOBS_PER_MEMBER: intFrom(1, 2),
+  /** Seconds a member waits between two reruns (🔁 or a button); 0 = no wait. */
+  RERUN_COOLDOWN_S: intFrom(0, 10),
   /** Optional cap on concurrent running jobs per provider (e.g. your account tier's concurrency). */
   PROVIDER_MAX_ACTIVE: providerCaps.default({}),
   /** Typical run time per model, overriding the catalogue; the bot refines it from what it observes. */

@@ -37,6 +37,7 @@ export type Failure =
   | { code: 'missing_permission'; permission: string }
   | { code: 'not_in_server' }
   | { code: 'stale_interaction' }
+  | { code: 'rerun_cooldown'; retryAt: number }
   // A job that was accepted and then failed: refunded, and the member is told in the thread.
   | { code: 'no_longer_affordable' }
   | { code: 'waited_too_long' }
@@ -127,6 +128,8 @@ export function failureMessage(failure: Failure): string {
       return 'The job waited too long to start.';
     case 'timeout':
       return 'The video took too long and was cancelled.';
+    case 'rerun_cooldown':
+      return `You can rerun again ${relativeTime(failure.retryAt)}, so nothing was started or charged.`;
     case 'cancelled':
       return failure.byRequester ? 'You cancelled this video.' : 'A moderator cancelled this video.';
     case 'moderation':

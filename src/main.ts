@@ -65,6 +65,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       outputDownloadTimeoutMs: config.OUTPUT_DOWNLOAD_TIMEOUT_MS,
       maxActivePerMember: config.MAX_ACTIVE_JOBS_PER_MEMBER,
       creditsScope: config.CREDITS_SCOPE,
+      rerunCooldownMs: config.RERUN_COOLDOWN_S * 1000,
       providerCaps: config.PROVIDER_MAX_ACTIVE,
       failover: config.FAILOVER,
       nsfwPolicy: config.NSFW_POLICY,

@@ -50,6 +50,7 @@ describe('loadConfig defaults', () => {
     expect(config.LOG_LEVEL).toBe('info');
     expect(config.CREDITS_SCOPE).toBe('guild');
     expect(config.ADMIN_USER_IDS).toEqual([]);
+    expect(config.RERUN_COOLDOWN_S).toBe(10);
   });
 
   it('defaults STORE_URL to an SQLite file under ./data/', () => {

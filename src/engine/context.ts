@@ -21,6 +21,8 @@ export interface EngineSettings {
   outputMaxBytes: number;
   outputDownloadTimeoutMs: number;
   maxActivePerMember: number;
+  /** A member's reruns are at least this far apart (RERUN_COOLDOWN_S); absent = no wait. */
+  rerunCooldownMs?: number;
   /** CREDITS_SCOPE: a balance per member per server, or one per member. */
   creditsScope: 'guild' | 'global';
   /** Retries of a submit the provider proved it did not take (429, connection refused). */

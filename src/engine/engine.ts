@@ -369,6 +369,32 @@ export function createEngine(deps: EngineDeps): Engine {
     wake(job.id, 0);
   }
 
+  /** The same request as `original`, for `requester`, on the images the original kept. */
+  async function rerunNow(requester: Requester, original: JobRecord): Promise<AcceptResult> {
+    // An image that never reached the provider's storage lives only at Discord, whose URLs
+    // expire: fetch it now, or refuse before charging anything.
+    const images: JobRuntime['images'] = {};
+    for (const which of ['main', 'end'] as const) {
+      const image = which === 'main' ? original.request.image : original.request.endImage;
+      if (!image || Object.keys(image.uploads).length > 0) continue;
+      const got = await download(deps.http, image.sourceUrl, {
+        maxBytes: image.bytes + 1,
+        timeoutMs: 30_000,
+      }).catch(() => undefined);
+      if (!got?.ok) return { ok: false, failure: { code: 'input_image_gone' } };
+      images[which] = got.bytes;
+    }
+    return admit(requester, original.request, images, original.id);
+  }
+
+  /** When each member last reran (this process), pruned of waits long over. */
+  const lastRerunAt = new Map<string, number>();
+  function rememberRerun(userId: string, at: number, cooldown: number): void {
+    lastRerunAt.set(userId, at);
+    if (lastRerunAt.size > 10_000)
+      for (const [id, t] of lastRerunAt) if (at - t >= cooldown) lastRerunAt.delete(id);
+  }
+
   const imageRecord = (image: InputImage): JobRecord['request']['image'] => ({
     sourceUrl: image.sourceUrl,
     filename: `input.${image.extension}`,
@@ -392,20 +418,21 @@ export function createEngine(deps: EngineDeps): Engine {
       ),
 
     async rerun(requester, original) {
-      // An image that never reached the provider's storage lives only at Discord, whose URLs
-      // expire: fetch it now, or refuse before charging anything.
-      const images: JobRuntime['images'] = {};
-      for (const which of ['main', 'end'] as const) {
-        const image = which === 'main' ? original.request.image : original.request.endImage;
-        if (!image || Object.keys(image.uploads).length > 0) continue;
-        const got = await download(deps.http, image.sourceUrl, {
-          maxBytes: image.bytes + 1,
-          timeoutMs: 30_000,
-        }).catch(() => undefined);
-        if (!got?.ok) return { ok: false, failure: { code: 'input_image_gone' } };
-        images[which] = got.bytes;
+      // One rerun per member per cooldown, however fast the 🔁 is toggled or the button pressed.
+      // Taken at once (before any await) so simultaneous reruns see each other.
+      const cooldown = settings.rerunCooldownMs ?? 0;
+      const previous = lastRerunAt.get(requester.userId);
+      const now = clock.now();
+      if (cooldown > 0 && previous !== undefined && now - previous < cooldown)
+        return { ok: false, failure: { code: 'rerun_cooldown', retryAt: previous + cooldown } };
+      if (cooldown > 0) rememberRerun(requester.userId, now, cooldown);
+      const result = await rerunNow(requester, original);
+      // A rerun refused for another reason (credits, the image gone) does not start the wait.
+      if (!result.ok && cooldown > 0 && lastRerunAt.get(requester.userId) === now) {
+        if (previous === undefined) lastRerunAt.delete(requester.userId);
+        else lastRerunAt.set(requester.userId, previous);
       }
-      return admit(requester, original.request, images, original.id);
+      return result;
     },
 
     async jobForResult(messageId) {
