@@ -261,6 +261,11 @@ function cancelButton(jobId: string, label = 'Cancel'): ButtonBuilder {
     .setStyle(ButtonStyle.Secondary);
 }
 
+/** The one row a status message in progress carries: its Cancel button. */
+export function cancelRow(jobId: string): ActionRowBuilder<ButtonBuilder> {
+  return new ActionRowBuilder<ButtonBuilder>().addComponents(cancelButton(jobId));
+}
+
 /**
  * The status message: the requester named (not pinged: send it with `allowedMentions: { parse:
  * [] }`), the marker line restarts look for, and one embed. A Cancel button while the job is in
@@ -385,8 +390,8 @@ function listEntryParts(n: number, job: JobRecord, view: CardView): [string, str
 
 /**
  * The member's waiting and running jobs for /jobs (send it ephemeral): one numbered entry each,
- * and a Cancel button per job numbered the same (`Cancel 1`, `Cancel 2`…) so two jobs' buttons
- * cannot be mixed up. At most 25 (5 rows of 5 buttons); the rest are counted, not shown.
+ * and a `Cancel` button per job in the same order (the contract names the label exactly). At
+ * most 25 (5 rows of 5 buttons); the rest are counted, not shown.
  */
 export function jobsList(jobs: ReadonlyArray<{ job: JobRecord; view: CardView }>): CardMessage {
   if (jobs.length === 0) {
@@ -412,9 +417,7 @@ export function jobsList(jobs: ReadonlyArray<{ job: JobRecord; view: CardView }>
     .setDescription(truncate(entries.join(LIST_SEPARATOR), EMBED_LIMITS.description));
   if (hidden > 0) embed.setFooter({ text: `${hidden} more not shown here: cancel some to see the rest.` });
 
-  const buttons = shown.flatMap(({ job, view }, i) =>
-    isInProgress(view.phase) ? [cancelButton(job.id, `Cancel ${i + 1}`)] : [],
-  );
+  const buttons = shown.flatMap(({ job, view }) => (isInProgress(view.phase) ? [cancelButton(job.id)] : []));
   const components: ActionRowBuilder<ButtonBuilder>[] = [];
   for (let i = 0; i < buttons.length; i += BUTTONS_PER_ROW) {
     components.push(

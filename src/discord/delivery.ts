@@ -15,11 +15,12 @@ import {
 } from 'discord.js';
 import type { Delivery } from '../engine/delivery.js';
 import type { Logger } from '../logger.js';
-import type { JobRecord } from '../store/jobs.js';
+import { TERMINAL_STATES, type JobRecord } from '../store/jobs.js';
 import { createFollowUps, type FollowUps } from './followups.js';
 import { findAfter, snowflakeAt } from './history.js';
 import { isClosedToUs, isTokenGone, isTooLarge, NotSendable } from './errors.js';
 import { RERUN_EMOJI } from './reactions.js';
+import { cancelRow, resultComponents } from './card.js';
 import { failureText, marker, resultText, statusText, threadName } from './text.js';
 
 /** "A thread has already been created for this message", from Discord or from discord.js. */
@@ -39,7 +40,13 @@ export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-type Payload = Pick<MessageCreateOptions, 'content' | 'files' | 'allowedMentions'>;
+type Payload = Pick<MessageCreateOptions, 'content' | 'files' | 'allowedMentions' | 'components'>;
+
+/** A status message's buttons: Cancel while the job can still be stopped, none once it ended. */
+const statusButtons = (job: JobRecord) =>
+  TERMINAL_STATES.has(job.state) || job.state === 'failed' || job.state === 'delivering'
+    ? []
+    : [cancelRow(job.id)];
 
 export function createDelivery(
   client: Client,
@@ -150,6 +157,7 @@ export function createDelivery(
       }
       message ??= await channel.send({
         content: statusText(job),
+        components: statusButtons(job),
         // The member asked for this a moment ago: name them, but do not ping.
         allowedMentions: { parse: [] },
         nonce: nonce('s', job),
@@ -192,14 +200,17 @@ export function createDelivery(
       const channel = await sendable(statusChannelId);
       await channel.messages.edit(statusMessageId, {
         content: statusText(job, progress),
+        components: statusButtons(job),
         allowedMentions: { parse: [] },
       });
     },
 
     async postResult(job, video) {
       const allowedMentions = mentionRequester(job);
+      const components = [resultComponents(job.id)];
       const link: Payload = {
         allowedMentions,
+        components,
         content: resultText(job, { spoiler: video.spoiler, url: video.url }),
       };
       const message = await sendSomewhere(job, 'r', (canAttach) => {
@@ -207,6 +218,7 @@ export function createDelivery(
         const name = `${video.spoiler ? 'SPOILER_' : ''}animate-${job.id}.mp4`;
         const upload: Payload = {
           allowedMentions,
+          components,
           content: resultText(job, { spoiler: video.spoiler }),
           files: [{ attachment: asBuffer(video.bytes), name }],
         };

@@ -7,20 +7,46 @@ import { randomBytes } from 'node:crypto';
 import {
   Events,
   MessageFlags,
+  type ButtonInteraction,
   type ChatInputCommandInteraction,
+  type ModalSubmitInteraction,
   type Client,
   type Interaction,
 } from 'discord.js';
 import type { Command, CommandDeps } from '../commands/types.js';
 import { failureMessage, isRefusal } from '../failures.js';
+import { componentTarget, runComponent } from './components.js';
 
 export function routeInteractions(client: Client, commands: readonly Command[], deps: CommandDeps): void {
   const byName = new Map(commands.map((c) => [c.data.name, c]));
   client.on(Events.InteractionCreate, (interaction) => {
     const command = interaction.isChatInputCommand() ? byName.get(interaction.commandName) : undefined;
     if (command && interaction.isChatInputCommand()) void run(command, interaction, deps);
+    else if (interaction.isButton() || interaction.isModalSubmit()) void runButton(interaction, deps);
     else void answerStale(interaction, deps);
   });
+}
+
+/** A button or modal of ours (docs/discord.md, "The status card and its buttons"); anything else is stale. */
+async function runButton(interaction: ButtonInteraction | ModalSubmitInteraction, deps: CommandDeps) {
+  const started = Date.now();
+  const log = deps.log.child({ customId: interaction.customId, userId: interaction.user.id });
+  try {
+    const target = await componentTarget(interaction, deps);
+    if (!target) return await answerStale(interaction, deps);
+    await runComponent(interaction, target, deps);
+    log.info({ ms: Date.now() - started }, 'component done');
+  } catch (error) {
+    const errorId = randomBytes(4).toString('hex');
+    log.error({ err: error, errorId }, 'component failed');
+    const content = failureMessage({ code: 'internal', errorId });
+    const allowedMentions = { parse: [] };
+    await (
+      interaction.deferred || interaction.replied
+        ? interaction.editReply({ content, allowedMentions })
+        : interaction.reply({ content, allowedMentions, flags: MessageFlags.Ephemeral })
+    ).catch((e: unknown) => log.warn({ err: e }, 'could not answer the interaction'));
+  }
 }
 
 async function answerStale(interaction: Interaction, deps: CommandDeps): Promise<void> {

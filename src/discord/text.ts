@@ -106,7 +106,7 @@ export function resultText(job: JobRecord, opts: { url?: string; spoiler: boolea
   const lines = [`<@${job.userId}> your video is ready.`, quotePrompt(job.request.prompt, 200)];
   if (opts.spoiler) lines.push('⚠️ Content warning: the provider flagged this video as possibly sensitive.');
   if (opts.url) lines.push(opts.spoiler ? `||${opts.url}||` : opts.url);
-  lines.push('React with 🔁 to run it again (charged to whoever reacts).');
+  lines.push('Press Rerun (or react with 🔁) to run it again, charged to whoever asks.');
   return withMarker(lines.join('\n'), marker(job.id, 'result'));
 }
 

@@ -14,6 +14,7 @@ import { runJob, type Dispatcher } from './lifecycle.js';
 import { nextPollDelayMs } from './poll-schedule.js';
 import { createRunTimes, runTimesSnapshot } from './run-times.js';
 import { Scheduler } from './scheduler.js';
+import { etaSecondsFor } from './steps/status.js';
 import { scopeFor } from '../store/economy.js';
 import { LOCAL_SLOTS } from '../store/slots.js';
 import { nextPeriodStart } from '../store/periods.js';
@@ -64,6 +65,10 @@ export interface Engine {
   /** The job behind a result message, for 🔁; undefined when the message is not one of ours. */
   jobForResult(messageId: string): Promise<JobRecord | undefined>;
   job(id: string): Promise<JobRecord | undefined>;
+  /** A member's open jobs in one server (null: DMs), oldest first, as this process runs them. */
+  openJobsOf(userId: string, guildId: string | null): JobRecord[];
+  /** Expected finish (ms) of an open job, when it can be told. */
+  expectedFinishAt(job: JobRecord): number | undefined;
   /**
    * Stops a job that has not started posting its result: cancelled at the provider where it can
    * be (fal), refunded in full, the member told, and no result posted later. Runs between two
@@ -441,6 +446,16 @@ export function createEngine(deps: EngineDeps): Engine {
     },
 
     job: (id) => jobs.get(id),
+
+    openJobsOf: (userId, guildId) =>
+      [...active.values()]
+        .filter((j) => j.userId === userId && j.guildId === guildId && j.state !== 'accepting')
+        .sort((a, b) => a.createdAt - b.createdAt),
+
+    expectedFinishAt(job) {
+      const eta = etaSecondsFor(stepDeps, job, clock.now());
+      return eta === undefined ? undefined : clock.now() + eta * 1000;
+    },
 
     cancel: (id, by) =>
       jobLocks.run(id, async () => {

@@ -104,7 +104,7 @@ describe('npm start', () => {
     expect(run.stdout).toContain('"msg":"stopped"');
   }, 40_000);
 
-  it('deploy-commands registers /animate, /credits and /animate-admin globally, or in DISCORD_GUILD_ID, and exits', async () => {
+  it('deploy-commands registers /animate, /credits, /jobs and /animate-admin globally, or in DISCORD_GUILD_ID, and exits', async () => {
     discord = await startFakeDiscord();
     const fake = discord;
     const dir = projectCopy('start');
@@ -118,7 +118,7 @@ describe('npm start', () => {
 
     const global = npmStart(dir, cleanEnv(env), 'deploy-commands');
     expect(await global.exit).toBe(0);
-    expect(fake.commands.map((c) => c.name).sort()).toEqual(['animate', 'animate-admin', 'credits']);
+    expect(fake.commands.map((c) => c.name).sort()).toEqual(['animate', 'animate-admin', 'credits', 'jobs']);
     const animate = fake.commands.find((c) => c.name === 'animate') as
       { options?: { name: string }[] } | undefined;
     expect(animate?.options?.map((o) => o.name)).toEqual(
@@ -130,11 +130,16 @@ describe('npm start', () => {
       contexts: [0],
       integration_types: [0],
     });
-    expect(global.stdout).toContain('Registered 3 commands globally');
+    expect(global.stdout).toContain('Registered 4 commands globally');
 
     const guild = npmStart(dir, cleanEnv({ ...env, DISCORD_GUILD_ID: fake.guildId }), 'deploy-commands');
     expect(await guild.exit).toBe(0);
-    expect(fake.guildCommands.map((c) => c.name).sort()).toEqual(['animate', 'animate-admin', 'credits']);
+    expect(fake.guildCommands.map((c) => c.name).sort()).toEqual([
+      'animate',
+      'animate-admin',
+      'credits',
+      'jobs',
+    ]);
     const admin = fake.guildCommands.find((c) => c.name === 'animate-admin');
     expect(admin?.default_member_permissions).toBe('32');
     expect(admin && 'contexts' in admin && admin.contexts).toBeFalsy();

@@ -1,0 +1,162 @@
+// The buttons and the modal on our messages: Cancel on a status card (and in /jobs), Rerun,
+// Edit & rerun and Delete on a result. Everything a handler needs is in the customId (the job id)
+// and the store (the job), so buttons posted before a restart work the same (docs/discord.md,
+// "The status card and its buttons"). Every one is answered within Discord's 3 s: privately,
+// except the modal, which is the answer to Edit & rerun.
+import {
+  MessageFlags,
+  PermissionFlagsBits,
+  type ButtonInteraction,
+  type ModalSubmitInteraction,
+} from 'discord.js';
+import type { CommandDeps } from '../commands/types.js';
+import { gateRerun } from '../commands/gate.js';
+import { failureMessage, type Failure } from '../failures.js';
+import type { JobRecord } from '../store/jobs.js';
+import { editRerunModal } from './card.js';
+import { parseCustomId, type ParsedCustomId } from './custom-ids.js';
+
+type ComponentInteraction = ButtonInteraction | ModalSubmitInteraction;
+
+const allowedMentions = { parse: [] };
+const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
+
+/** Ours (a customId we can read, for a job we know), or undefined for the stale answer. */
+export async function componentTarget(
+  interaction: ComponentInteraction,
+  deps: Pick<CommandDeps, 'engine'>,
+): Promise<{ id: ParsedCustomId; job: JobRecord } | undefined> {
+  const id = parseCustomId(interaction.customId);
+  if (!id) return undefined;
+  const job = await deps.engine.job(id.jobId);
+  return job ? { id, job } : undefined;
+}
+
+/** The requester, a member who may manage messages here, or a host admin. */
+function mayModerate(
+  interaction: ComponentInteraction,
+  job: JobRecord,
+  deps: Pick<CommandDeps, 'adminUserIds'>,
+) {
+  const userId = interaction.user.id;
+  return (
+    userId === job.userId ||
+    deps.adminUserIds.has(userId) ||
+    interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) === true
+  );
+}
+
+const privately = (interaction: ComponentInteraction, content: string) =>
+  interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions });
+
+export async function runComponent(
+  interaction: ComponentInteraction,
+  target: { id: ParsedCustomId; job: JobRecord },
+  deps: CommandDeps,
+): Promise<void> {
+  const { job } = target;
+  const log = deps.log.child({ jobId: job.id, userId: interaction.user.id, action: target.id.action });
+  switch (target.id.action) {
+    case 'cancel': {
+      if (!mayModerate(interaction, job, deps)) {
+        await privately(
+          interaction,
+          'Only the member who asked for this video, or a moderator, can cancel it.',
+        );
+        return;
+      }
+      await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+      const outcome = await deps.engine.cancel(job.id, interaction.user.id);
+      log.info({ outcome, jobOwner: job.userId }, 'cancel pressed');
+      await interaction.editReply({
+        content:
+          outcome === 'cancelled'
+            ? `Cancelled. The ${job.price} credits are refunded to <@${job.userId}>.`
+            : 'Too late to cancel: this video has already finished (or is being posted).',
+        allowedMentions,
+      });
+      return;
+    }
+    case 'delete': {
+      if (!mayModerate(interaction, job, deps)) {
+        await privately(
+          interaction,
+          'Only the member who asked for this video, or a moderator, can delete it.',
+        );
+        return;
+      }
+      if (!interaction.isButton()) return;
+      await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+      await interaction.message.delete();
+      // The audit line an operator looks for: who removed which result.
+      log.info(
+        { messageId: interaction.message.id, by: interaction.user.id, jobOwner: job.userId },
+        'result deleted',
+      );
+      await interaction.editReply({ content: 'Deleted.', allowedMentions });
+      return;
+    }
+    case 'edit':
+      // The modal is the answer; nothing is charged until it is submitted.
+      if (interaction.isButton()) await interaction.showModal(editRerunModal(job));
+      return;
+    case 'rerun':
+      await rerun(interaction, job, job.request.prompt, deps);
+      return;
+    case 'editsubmit': {
+      if (!interaction.isModalSubmit()) return;
+      const prompt = interaction.fields.getTextInputValue('prompt').trim();
+      if (prompt.length === 0 || prompt.length > 2000) {
+        await privately(interaction, failureMessage({ code: 'bad_prompt' }));
+        return;
+      }
+      await rerun(interaction, job, prompt, deps);
+      return;
+    }
+  }
+}
+
+/** A rerun from a button or the modal: the 🔁's twin, charged to whoever asked, into the same thread. */
+async function rerun(
+  interaction: ComponentInteraction,
+  original: JobRecord,
+  prompt: string,
+  deps: CommandDeps,
+): Promise<void> {
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const asked: JobRecord = { ...original, request: { ...original.request, prompt } };
+  const roleIds =
+    interaction.inCachedGuild() || interaction.member === null
+      ? interaction.inCachedGuild()
+        ? [...interaction.member.roles.cache.keys()]
+        : undefined
+      : Array.isArray(interaction.member.roles)
+        ? interaction.member.roles
+        : undefined;
+  const refused = await gateRerun(
+    interaction.client,
+    deps.settings,
+    { userId: interaction.user.id, guildId: interaction.guildId ?? undefined, roleIds },
+    asked,
+  );
+  const result: { ok: true; price: number; balance: number } | { ok: false; failure: Failure } = refused
+    ? { ok: false, failure: refused }
+    : await deps.engine
+        .rerun(
+          {
+            userId: interaction.user.id,
+            guildId: original.guildId,
+            channelId: original.discord.threadId ?? original.channelId,
+            attachmentSizeLimit: interaction.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT,
+          },
+          asked,
+        )
+        .then((r) => (r.ok ? { ok: true as const, price: r.job.price, balance: r.balance } : r));
+  if (!result.ok) deps.log.info({ userId: interaction.user.id, code: result.failure.code }, 'rerun refused');
+  await interaction.editReply({
+    content: result.ok
+      ? `Rerun accepted: ${result.price} credits reserved, ${result.balance} left. It will appear in the same thread.`
+      : failureMessage(result.failure),
+    allowedMentions,
+  });
+}
