@@ -1,29 +1,9 @@
 // /jobs: the member's waiting and running jobs in this server (or their DMs), privately, each with
 // its phase, expected finish and its own Cancel button.
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
-import { jobsList, type CardPhase, type CardView } from '../discord/card.js';
-import type { JobRecord } from '../store/jobs.js';
+import { jobsList, type CardView } from '../discord/card.js';
+import { phaseOf } from '../discord/status-card.js';
 import type { Command, CommandDeps } from './types.js';
-
-/** Where a job is, in the words of the status card. */
-export function phaseOf(job: JobRecord): CardPhase {
-  switch (job.state) {
-    case 'waiting':
-      return 'waiting';
-    case 'submitted':
-      return job.progress?.phase === 'running' ? 'rendering' : 'queued';
-    case 'succeeded':
-    case 'delivering':
-      return 'fetching';
-    case 'delivered':
-      return 'done';
-    case 'failed':
-    case 'refunded':
-      return job.failure?.code === 'cancelled' ? 'cancelled' : 'failed';
-    default:
-      return 'queued'; // accepted, submitting: on its way to the provider
-  }
-}
 
 export const jobs = {
   data: {

@@ -261,11 +261,6 @@ function cancelButton(jobId: string, label = 'Cancel'): ButtonBuilder {
     .setStyle(ButtonStyle.Secondary);
 }
 
-/** The one row a status message in progress carries: its Cancel button. */
-export function cancelRow(jobId: string): ActionRowBuilder<ButtonBuilder> {
-  return new ActionRowBuilder<ButtonBuilder>().addComponents(cancelButton(jobId));
-}
-
 /**
  * The status message: the requester named (not pinged: send it with `allowedMentions: { parse:
  * [] }`), the marker line restarts look for, and one embed. A Cancel button while the job is in

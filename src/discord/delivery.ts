@@ -15,13 +15,14 @@ import {
 } from 'discord.js';
 import type { Delivery } from '../engine/delivery.js';
 import type { Logger } from '../logger.js';
-import { TERMINAL_STATES, type JobRecord } from '../store/jobs.js';
+import type { JobRecord } from '../store/jobs.js';
 import { createFollowUps, type FollowUps } from './followups.js';
 import { findAfter, snowflakeAt } from './history.js';
 import { isClosedToUs, isTokenGone, isTooLarge, NotSendable } from './errors.js';
 import { RERUN_EMOJI } from './reactions.js';
-import { cancelRow, resultComponents } from './card.js';
-import { failureText, marker, resultText, statusText, threadName } from './text.js';
+import { resultComponents } from './card.js';
+import { statusMessage } from './status-card.js';
+import { failureText, marker, resultText, threadName } from './text.js';
 
 /** "A thread has already been created for this message", from Discord or from discord.js. */
 function threadExists(error: unknown): boolean {
@@ -41,12 +42,6 @@ export function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 type Payload = Pick<MessageCreateOptions, 'content' | 'files' | 'allowedMentions' | 'components'>;
-
-/** A status message's buttons: Cancel while the job can still be stopped, none once it ended. */
-const statusButtons = (job: JobRecord) =>
-  TERMINAL_STATES.has(job.state) || job.state === 'failed' || job.state === 'delivering'
-    ? []
-    : [cancelRow(job.id)];
 
 export function createDelivery(
   client: Client,
@@ -156,8 +151,7 @@ export function createDelivery(
         if (message) log.info({ jobId: job.id, messageId: message.id }, 'reusing the earlier status message');
       }
       message ??= await channel.send({
-        content: statusText(job),
-        components: statusButtons(job),
+        ...statusMessage(job, {}, Date.now()),
         // The member asked for this a moment ago: name them, but do not ping.
         allowedMentions: { parse: [] },
         nonce: nonce('s', job),
@@ -199,8 +193,7 @@ export function createDelivery(
       if (!statusChannelId || !statusMessageId) return;
       const channel = await sendable(statusChannelId);
       await channel.messages.edit(statusMessageId, {
-        content: statusText(job, progress),
-        components: statusButtons(job),
+        ...statusMessage(job, progress ?? {}, Date.now()),
         allowedMentions: { parse: [] },
       });
     },

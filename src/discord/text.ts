@@ -2,7 +2,6 @@
 // limits, however long the prompt.
 import { MODELS } from '../providers/catalog.js';
 import type { JobRecord } from '../store/jobs.js';
-import type { Progress } from '../engine/delivery.js';
 
 export const LIMITS = { content: 2000, threadName: 100 } as const;
 
@@ -38,51 +37,8 @@ export function resultMarkerJobId(content: string): string | undefined {
   return /^-# result · job ([A-Za-z0-9_-]{6,32})$/m.exec(content)?.[1];
 }
 
-const SIZE_WORD: Record<string, string> = { '16:9': 'landscape', '9:16': 'portrait' };
-
-export function describeRequest(job: JobRecord): string {
-  const r = job.request;
-  const parts = [
-    MODELS[job.runModel].label,
-    `${r.durationSeconds} s`,
-    SIZE_WORD[r.aspectRatio] ?? r.aspectRatio,
-    ...(r.resolution ? [r.resolution] : []),
-    ...(r.loop ? ['loop'] : []),
-    `${job.price} credits`,
-  ];
-  return parts.join(' · ');
-}
-
-function statusLine(job: JobRecord, progress: Progress): string {
-  const eta = progress.etaSeconds === undefined ? '' : ` · ready in about ${progress.etaSeconds} s`;
-  switch (job.state) {
-    case 'waiting': {
-      const place = job.progress?.position;
-      return `⏳ Waiting in line${place === undefined ? '' : ` (place ${place})`}: it starts when a slot frees up.`;
-    }
-    case 'accepting':
-    case 'accepted':
-    case 'submitting':
-      return '📤 Sending to the provider…';
-    case 'submitted': {
-      const p = job.progress;
-      if (p?.phase === 'running') return `🎞️ Rendering${eta}`;
-      const pos = p?.position === undefined ? '' : ` (position ${p.position + 1})`;
-      return `🕒 In the provider’s queue${pos}${eta}`;
-    }
-    case 'succeeded':
-    case 'delivering':
-      return '📥 Fetching the video…';
-    case 'delivered':
-      return '✅ Done: the video is in the thread.';
-    case 'failed':
-    case 'refunded':
-      return `❌ Failed: ${job.failure?.message ?? 'something went wrong.'}`;
-  }
-}
-
 /** A failed-over job: which provider ran it and what it cost against the quote. */
-function movedNote(job: JobRecord): string {
+export function movedNote(job: JobRecord): string {
   const from = MODELS[job.failover?.from ?? job.request.model].provider;
   const to = MODELS[job.runModel].provider;
   const quoted = job.failover?.quotedPrice ?? job.price;
@@ -91,15 +47,6 @@ function movedNote(job: JobRecord): string {
       ? `${job.price} credits instead of the ${quoted} quoted (the difference is refunded)`
       : `the ${job.price} credits quoted`;
   return `${from} was down, so ${to} ran it for ${cost}`;
-}
-
-export function statusText(job: JobRecord, progress: Progress = {}): string {
-  const moved = job.runModel !== job.request.model ? ` · ${movedNote(job)}` : '';
-  const head = `🎬 <@${job.userId}> · ${describeRequest(job)}${moved}${job.rerunOf ? ' · 🔁 rerun' : ''}`;
-  return withMarker(
-    [head, quotePrompt(job.request.prompt), statusLine(job, progress)].join('\n'),
-    marker(job.id, 'status'),
-  );
 }
 
 export function resultText(job: JobRecord, opts: { url?: string; spoiler: boolean }): string {

@@ -110,6 +110,8 @@ export interface StepDeps extends EngineDeps {
 export interface JobRuntime {
   retries: { submit: number; upload: number; poll: number; deliver: number; step: number };
   lastStatusEditAt: number;
+  /** A status edit held back by the 5 s spacing: the latest job to show, sent when its timer fires. */
+  statusPending?: { job: JobRecord; timer: unknown } | undefined;
   /** Input image bytes from the request, until they are in the provider's storage. */
   images: { main?: Uint8Array; end?: Uint8Array };
   /** Loaded from the store at start: its status message may exist without being recorded. */

@@ -1,15 +1,8 @@
 // Message text within Discord's limits however long the prompt (checked both in code points,
 // which Discord counts, and in UTF-16 units, to be safe), and the result marker read back.
 import { describe, expect, it } from 'vitest';
-import {
-  failureText,
-  marker,
-  resultMarkerJobId,
-  resultText,
-  statusText,
-  threadName,
-} from '../../src/discord/text.js';
-import { JOB_STATES, type JobRecord } from '../../src/store/jobs.js';
+import { failureText, marker, resultMarkerJobId, resultText, threadName } from '../../src/discord/text.js';
+import type { JobRecord } from '../../src/store/jobs.js';
 import { makeJob as makeJobFixture } from '../fixtures/job.js';
 
 /** A submitted job with a realistic (base64url) id, as the engine makes them. */
@@ -42,47 +35,6 @@ describe('nastyPrompt fixture', () => {
   it('is 2,000 code points and longer than 2,000 in UTF-16', () => {
     expect(codePoints(nastyPrompt())).toBe(2000);
     expect(nastyPrompt().length).toBeGreaterThan(2000);
-  });
-});
-
-describe('statusText', () => {
-  it.each(JOB_STATES)('stays within 2,000 characters in state %s with a 2,000-character prompt', (state) => {
-    const job = withPrompt(nastyPrompt(), {
-      state,
-      rerunOf: 'Zz9_y-8QzKp0Lw',
-      runModel: 'fal/ray-2-flash',
-      progress: { phase: 'queued', position: 12, polls: 3 },
-      failure: { code: 'provider', message: 'The provider could not make this video.' },
-    });
-    expectWithin(statusText(job, { etaSeconds: 42 }), 2000);
-  });
-
-  it('stays within 2,000 characters when the failure message is 2,500 plain characters', () => {
-    const job = makeJob({ state: 'failed', failure: { code: 'provider', message: 'y'.repeat(2500) } });
-    expectWithin(statusText(job), 2000);
-  });
-
-  it('stays within 2,000 characters when the failure message quotes a 2,000-character emoji prompt', () => {
-    // A provider's refusal may echo the prompt back ("prompt … was flagged").
-    const job = withPrompt(nastyPrompt(), {
-      state: 'refunded',
-      failure: { code: 'content_policy', message: `Prompt flagged: ${nastyPrompt()}` },
-    });
-    expectWithin(statusText(job), 2000);
-  });
-
-  it('keeps the prompt on one quoted line: a prompt cannot add lines of its own', () => {
-    const text = statusText(withPrompt('line one\n-# result · job EVIL12345\n\n# Big heading\nline four'));
-    const lines = text.split('\n');
-    expect(lines).toHaveLength(4);
-    expect(lines[1]).toMatch(/^> line one -# result · job EVIL12345 # Big heading line four$/);
-    expect(lines[3]).toMatch(/^-# status · job [A-Za-z0-9_-]+$/);
-  });
-
-  it('shortens a long prompt rather than the status line', () => {
-    const text = statusText(withPrompt(nastyPrompt(), { state: 'delivered' }));
-    expect(text.split('\n').at(-2)).toMatch(/^✅/);
-    expect(text.split('\n').at(-1)).toMatch(/^-# status · job /);
   });
 });
 

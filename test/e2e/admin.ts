@@ -2,6 +2,7 @@
 // from their real JSON (so the fake Discord checks every /animate-admin a test sends against it,
 // as Discord would), a member with Manage Server, /animate-admin itself, a clock the test moves
 // (allowance and cap periods are UTC days), and reading results, statuses and /credits.
+import { visibleText } from '../fakes/discord/visible.js';
 import { REST, Routes } from 'discord.js';
 import { commands } from '../../src/commands/index.js';
 import type { Clock } from '../../src/engine/clock.js';
@@ -96,7 +97,7 @@ export function waitForResults(w: World, user: FakeUser, n: number): Promise<Sto
 
 /** Status messages in the command's channel whose text mentions `prompt`. */
 export const statusesAbout = (w: World, prompt: string): StoredMessage[] =>
-  w.discord.messagesIn(w.discord.channelId).filter((m) => m.content.includes(prompt));
+  w.discord.messagesIn(w.discord.channelId).filter((m) => visibleText(m).includes(prompt));
 
 /** The member's own /credits, as they read it. */
 export async function statement(w: World, user: FakeUser = w.member): Promise<string> {

@@ -64,7 +64,7 @@ describe('/animate end to end', () => {
         w.discord
           .messagesIn(w.discord.channelId)
           .find((m) => m.id === status.id)
-          ?.content.includes('Done'),
+          ?.embeds.some((e) => JSON.stringify(e).includes('Done')),
     );
     expect(await creditsOf(w)).toBe(80);
   });

@@ -2,6 +2,7 @@
 // state machine, from inside the fakes, right between a side effect (a task created, a message
 // stored) and the bot hearing of it. It is then started again on the same SQLite store, and the
 // outcome is checked from outside: one submit per job, one delivery, credits exact.
+import { visibleText } from '../fakes/discord/visible.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../fakes/discord/index.js';
 import type { HookedRequest } from '../fakes/wavespeed.js';
@@ -76,7 +77,7 @@ const failuresFor = (w: ChildWorld, jobId: string) =>
 function statusText(w: ChildWorld): string {
   const thread = w.discord.threads[0];
   const status = w.discord.messagesIn(w.discord.channelId).find((m) => m.id === thread?.starterMessageId);
-  return status?.content ?? '';
+  return visibleText(status);
 }
 
 /** Waits for the status message to show the job finished: delivered and charged, or refunded. */
@@ -240,7 +241,9 @@ describe('SIGKILL at each step, then a restart on the same store', () => {
   it('delivered: killed while the status turns to Done, the restart does nothing more', async () => {
     const w = (world = await startChildWorld());
     await w.start();
-    const killed = killOnDiscord(w, 'PATCH', MESSAGE_EDIT, (r) => contentOf(r).includes('Done'));
+    const killed = killOnDiscord(w, 'PATCH', MESSAGE_EDIT, (r) =>
+      JSON.stringify(r.json ?? {}).includes('Done'),
+    );
     await w.animate();
     await killed.landed();
     const jobId = jobIdOf(w);

@@ -1,5 +1,6 @@
 // When the thread or channel goes away mid-job, results and failure notices still reach the
 // member: the channel, then a follow-up on the interaction while its token lives, then a DM.
+import { visibleText } from '../fakes/discord/visible.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeChecked, creditsOf, startWorld, type World } from './harness.js';
 
@@ -36,7 +37,7 @@ describe('delivery when the thread or channel goes away', () => {
     expect(result.attachments).toHaveLength(1);
     expect(result.allowed_mentions).toMatchObject({ users: [w.member.id] });
     // Delivered means charged, and the status message says so.
-    await w.discord.waitFor(() => w.discord.messagesIn(w.discord.channelId)[0]?.content.includes('Done'));
+    await w.discord.waitFor(() => visibleText(w.discord.messagesIn(w.discord.channelId)[0]).includes('Done'));
     expect(await creditsOf(w)).toBe(80);
   });
 

@@ -1,6 +1,7 @@
 // Fault injection end to end: what the real bot does when a provider answers badly — which
 // submits it repeats (only those proven not accepted), how polls recover, what it refunds and
 // says, deadlines, failover to the other provider, and flagged videos.
+import { visibleText } from '../fakes/discord/visible.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENGINE_DEFAULTS } from '../../src/engine/context.js';
 import { startWorld, type World, closeChecked, threadMessages, results } from './harness.js';
@@ -16,7 +17,7 @@ const FAL_MODEL = { name: 'model', type: 3, value: 'fal/ray-2-flash' };
 /** The result, once the job is delivered and its charge committed (the status says Done). */
 async function resultMessage(w: World) {
   const result = await w.discord.waitFor(() => results(w)[0], 10_000);
-  expect((await finalStatus(w)).content).toContain('Done');
+  expect(visibleText(await finalStatus(w))).toContain('Done');
   return result;
 }
 
@@ -36,7 +37,7 @@ async function finalStatus(w: World) {
   const thread = w.discord.threads[0];
   const status = () =>
     w.discord.messagesIn(w.discord.channelId).find((m) => m.id === thread?.starterMessageId);
-  return w.discord.waitFor(() => /Done|Failed/.test(status()?.content ?? '') && status());
+  return w.discord.waitFor(() => /Done|Failed/.test(visibleText(status())) && status());
 }
 
 /** Balance and how many ledger entries say "charged", from /credits. */
@@ -202,7 +203,7 @@ describe('a job past its deadline is cancelled and refunded', () => {
       const notice = await refundNotice(w, 20_000);
       expect(notice.content).toContain('took too long');
       expect(Date.now() - accepted).toBeGreaterThanOrEqual(10_000);
-      expect((await finalStatus(w)).content).toContain('Failed');
+      expect(visibleText(await finalStatus(w))).toContain('Failed');
       expect(results(w)).toHaveLength(0);
       expect(w.wavespeed.submissions).toHaveLength(1);
       expect((await statementOf(w)).balance).toBe(100);
@@ -256,9 +257,9 @@ describe('failover to the other provider', () => {
       resolution: '720p',
     });
     const status = await finalStatus(w);
-    expect(status.content).toContain('Done');
+    expect(visibleText(status)).toContain('Done');
     // fal at 720p lists at 40; the member pays the 20 quoted.
-    expect(status.content).toContain('wavespeed was down, so fal ran it for the 20 credits quoted');
+    expect(visibleText(status)).toContain('wavespeed was down, so fal ran it for the 20 credits quoted');
     expect(await statementOf(w)).toEqual({ balance: 80, charged: 1 });
   });
 
@@ -282,7 +283,7 @@ describe('failover to the other provider', () => {
     expect(w.wavespeed.submissions).toHaveLength(1);
     expect(w.wavespeed.submissions[0]?.body).toMatchObject({ size: '1280*720', duration: 10 });
     const status = await finalStatus(w);
-    expect(status.content).toContain(
+    expect(visibleText(status)).toContain(
       'fal was down, so wavespeed ran it for 40 credits instead of the 72 quoted',
     );
     // WaveSpeed Flash 10 s is 40: the member pays 40, and 32 come back in an entry of their own.
@@ -314,7 +315,7 @@ describe('failover to the other provider', () => {
     expect(w.wavespeed.submissions).toHaveLength(ENGINE_DEFAULTS.submitAttempts);
     expect(w.wavespeed.tasks.size).toBe(0);
     expect(w.fal.submissions).toHaveLength(1);
-    expect((await finalStatus(w)).content).toContain('fal ran it');
+    expect(visibleText(await finalStatus(w))).toContain('fal ran it');
     expect(await statementOf(w)).toEqual({ balance: 80, charged: 1 });
   });
 

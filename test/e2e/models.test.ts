@@ -1,5 +1,6 @@
 // Each model end to end through the real bot: the exact body each provider receives, the price
 // charged, the status message and its thread; and the options a model lacks refused up front.
+import { visibleText } from '../fakes/discord/visible.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAKE_MP4 } from '../fakes/fal.js';
 import {
@@ -37,7 +38,7 @@ async function statusAndThread(w: World) {
   const status = () =>
     w.discord.messagesIn(w.discord.channelId).find((m) => m.id === thread?.starterMessageId);
   expect(status()?.author.id).toBe(w.discord.botUser.id);
-  return w.discord.waitFor(() => status()?.content.includes('Done') && status());
+  return w.discord.waitFor(() => visibleText(status()).includes('Done') && status());
 }
 
 describe('each model end to end', () => {
@@ -76,7 +77,7 @@ describe('each model end to end', () => {
     expect(w.fal.submissions).toHaveLength(0);
 
     const status = await statusAndThread(w);
-    expect(status.content).toContain('80 credits');
+    expect(visibleText(status)).toContain('80 credits');
     expect(await creditsOf(w)).toBe(20);
   });
 
@@ -167,7 +168,7 @@ describe('each model end to end', () => {
     });
 
     const status = await statusAndThread(w);
-    expect(status.content).toContain('1080p');
+    expect(visibleText(status)).toContain('1080p');
     expect(await creditsOf(w)).toBe(20);
   });
 

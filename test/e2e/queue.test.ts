@@ -1,5 +1,6 @@
 // The per-member limit end to end: a request over the limit waits in line, shows its place,
 // and starts by itself when the member's running job finishes.
+import { visibleText } from '../fakes/discord/visible.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWorld, type World } from './harness.js';
 
@@ -21,7 +22,9 @@ describe('waiting in line', () => {
 
     const statuses = () => w.discord.messagesIn(w.discord.channelId);
     await w.discord.waitFor(() =>
-      statuses().find((m) => m.content.includes('second') && m.content.includes('Waiting in line (place 1)')),
+      statuses().find(
+        (m) => visibleText(m).includes('second') && visibleText(m).includes('Waiting in line · place 1'),
+      ),
     );
     // The first job may still be uploading its image: wait for its submit, then check that the
     // second is still held back while the first runs.

@@ -1,6 +1,7 @@
 // A server's job limit and disabled models end to end: /animate-admin limit and models on the
 // real bot (real engine and admission, fake providers), checked by what members are told and
 // what the provider saw.
+import { visibleText } from '../fakes/discord/visible.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeWaveSpeed } from '../fakes/wavespeed.js';
 import {
@@ -59,7 +60,7 @@ describe('/animate-admin limit', () => {
 
     // While the first is held at the provider, the second waits in line and is not submitted.
     await w.discord.waitFor(
-      () => statusesAbout(w, 'second').find((m) => m.content.includes('Waiting in line (place 1)')),
+      () => statusesAbout(w, 'second').find((m) => visibleText(m).includes('Waiting in line · place 1')),
       10_000,
     );
     await w.discord.waitFor(() => w.wavespeed.submissions.length === 2, 10_000);
@@ -90,7 +91,7 @@ describe('/animate-admin limit', () => {
       'It will start when your other jobs finish.',
     );
     await w.discord.waitFor(
-      () => statusesAbout(w, 'second').find((m) => m.content.includes('Waiting in line (place 1)')),
+      () => statusesAbout(w, 'second').find((m) => visibleText(m).includes('Waiting in line · place 1')),
       10_000,
     );
     await w.discord.waitFor(() => w.wavespeed.submissions.length === 1, 10_000);
