@@ -21,6 +21,13 @@ export class ApiError extends Error {
   }
 }
 
+/** Builds Discord's 400 "Invalid Form Body" error with the nested `errors` tree. */
+export function formError(path: (string | number)[], code: string, message: string): ApiError {
+  let errors: Record<string, unknown> = { _errors: [{ code, message }] };
+  for (const key of [...path].reverse()) errors = { [String(key)]: errors };
+  return new ApiError(400, 50035, 'Invalid Form Body', errors);
+}
+
 export interface RouteResult {
   status: number;
   /** JSON body; absent means no body (204). */

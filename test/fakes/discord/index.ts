@@ -22,10 +22,12 @@ import type {
   InjectedFault,
   ReactionEmoji,
   RecordedRequest,
+  RejectedRequest,
   StoredCommand,
   StoredMessage,
   ThreadRecord,
 } from './types.js';
+import { validateMessageLimits } from './validation.js';
 import { waitFor } from './wait.js';
 import { World } from './world.js';
 
@@ -83,6 +85,13 @@ export class FakeDiscord {
   }
   get unknownRoutes(): RecordedRequest[] {
     return this.world.unknownRoutes;
+  }
+  /**
+   * Requests answered 400 / 50035 "Invalid Form Body": bodies that break Discord's OpenAPI schema
+   * or its other limits (validation.ts). A bot that sends a valid request never lands here.
+   */
+  get rejected(): RejectedRequest[] {
+    return this.world.rejected;
   }
   get dispatched(): DispatchedEvent[] {
     return this.world.dispatched;
@@ -210,9 +219,11 @@ export class FakeDiscord {
     embeds?: unknown[];
   }): StoredMessage {
     const channel = this.world.channel(opts.channelId ?? this.world.channelId);
+    const json = { content: opts.content ?? '', embeds: opts.embeds ?? [] };
+    validateMessageLimits(json);
     const message = buildMessage(
       this.world,
-      { json: { content: opts.content ?? '', embeds: opts.embeds ?? [] }, files: [] },
+      { json, files: [] },
       { author: opts.author, channel, uploadLimit: this.world.uploadLimitBytes, allowedFlags: 0 },
     );
     storeMessage(this.world, message);

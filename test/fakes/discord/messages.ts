@@ -3,7 +3,7 @@
 import { publishAttachment } from './cdn.js';
 import { ApiError, bodyObject, isRecord, type ParsedBody } from './http.js';
 import type { FakeChannel, FakeUser, RecordedFile, StoredAttachment, StoredMessage } from './types.js';
-import { formError, validateContent, validateEmbeds, validateNonce, validateUploads } from './validation.js';
+import { formError, validateUploads } from './validation.js';
 import type { World } from './world.js';
 
 export const MessageFlag = { SuppressEmbeds: 4, HasThread: 32, Ephemeral: 64, Loading: 128 } as const;
@@ -80,12 +80,16 @@ function checkReference(world: World, channelId: string, ref: unknown): boolean 
   return true;
 }
 
-/** Validates a create body (JSON or multipart) and returns the message; nothing is stored yet. */
+const embedsOf = (body: Record<string, unknown>): Record<string, unknown>[] =>
+  Array.isArray(body.embeds) ? body.embeds.filter(isRecord) : [];
+
+/**
+ * Builds the message from a create body (JSON or multipart) that has passed the form checks
+ * (validation.ts, before any route runs); checks uploads and the reply target. Nothing is stored yet.
+ */
 export function buildMessage(world: World, parsed: ParsedBody, meta: MessageMeta): StoredMessage {
   const body = bodyObject(parsed);
-  validateContent(body.content);
-  const embeds = validateEmbeds(body.embeds);
-  validateNonce(body.nonce);
+  const embeds = embedsOf(body);
   validateUploads(parsed.files, meta.uploadLimit);
   const isReply = checkReference(world, meta.channel.id, body.message_reference);
   const sent = typeof body.flags === 'number' ? body.flags & meta.allowedFlags : 0;
@@ -121,7 +125,7 @@ export function buildMessage(world: World, parsed: ParsedBody, meta: MessageMeta
   return message;
 }
 
-/** Applies a PATCH body: only the fields present change; `attachments` lists the ones to keep. */
+/** Applies a (validated) PATCH body: only the fields present change; `attachments` lists the ones to keep. */
 export function applyEdit(
   world: World,
   message: StoredMessage,
@@ -129,8 +133,7 @@ export function applyEdit(
   uploadLimit: number,
 ): void {
   const body = bodyObject(parsed);
-  if ('content' in body) validateContent(body.content);
-  const embeds = 'embeds' in body ? validateEmbeds(body.embeds) : message.embeds;
+  const embeds = 'embeds' in body ? embedsOf(body) : message.embeds;
   validateUploads(parsed.files, uploadLimit);
   const added = uploads(world, body, parsed.files, message.channel_id);
   const keepIds = Array.isArray(body.attachments)

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cdnRoutes, refreshRoutes } from './cdn.js';
+import { auditRejection } from './audit.js';
 import { ApiError, parseBody, readRaw, type RouteResult } from './http.js';
 import { matchRoute, type Route } from './router.js';
 import { botRoutes } from './routes/bot.js';
@@ -12,6 +13,7 @@ import { messageRoutes } from './routes/messages.js';
 import { reactionRoutes } from './routes/reactions.js';
 import { threadRoutes } from './routes/threads.js';
 import type { RecordedRequest } from './types.js';
+import { validateRequest } from './validation.js';
 import type { PendingFault, World } from './world.js';
 
 const API_ROUTES: Route[] = [
@@ -81,6 +83,8 @@ async function route(
   if (match.route.auth === 'bot' && record.headers.authorization !== `Bot ${world.botToken}`) {
     return { status: 401, body: { code: 0, message: '401: Unauthorized' } };
   }
+  // Discord rejects a malformed body before looking at channels, permissions or state.
+  if (table === API_ROUTES) validateRequest(record.method, path ?? '', body, req.headers['content-type']);
   return match.route.handle({
     world,
     params: match.params,
@@ -113,6 +117,17 @@ function write(res: ServerResponse, result: RouteResult): void {
   }
 }
 
+function reject(world: World, record: RecordedRequest, error: ApiError): void {
+  const rejection = {
+    method: record.method,
+    path: record.path,
+    ...(record.json === undefined ? {} : { json: record.json }),
+    errors: error.errors ?? {},
+  };
+  world.rejected.push(rejection);
+  auditRejection(rejection);
+}
+
 async function handle(world: World, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const record: RecordedRequest = {
@@ -130,6 +145,7 @@ async function handle(world: World, req: IncomingMessage, res: ServerResponse): 
   } catch (error: unknown) {
     if (error instanceof ApiError) {
       result = { status: error.status, body: error.toBody() };
+      if (error.code === 50035) reject(world, record, error);
     } else {
       // A bug in the fake itself: answer 500 and keep the stack on the record for the test to show.
       record.error = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -184,6 +184,16 @@ export type StoredCommand = Record<string, unknown> & {
   guild_id?: string;
 };
 
+/** A request answered 400 / 50035 "Invalid Form Body": what was sent and what Discord would say. */
+export interface RejectedRequest {
+  method: string;
+  /** Decoded path, as on RecordedRequest. */
+  path: string;
+  json?: unknown;
+  /** Discord's `errors` tree, e.g. `{ content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', … }] } }`. */
+  errors: Record<string, unknown>;
+}
+
 export interface InjectedFault {
   status: number;
   body?: unknown;

@@ -21,6 +21,7 @@ import type {
   FakeUser,
   InjectedFault,
   RecordedRequest,
+  RejectedRequest,
   StoredCommand,
   StoredMessage,
   ThreadRecord,
@@ -80,6 +81,7 @@ export class World implements GatewayHost {
   readonly cdn = new Map<string, CdnEntry>();
   readonly requests: RecordedRequest[] = [];
   readonly unknownRoutes: RecordedRequest[] = [];
+  readonly rejected: RejectedRequest[] = [];
   readonly dispatched: DispatchedEvent[] = [];
   readonly dropped: DroppedEvent[] = [];
   readonly faults: PendingFault[] = [];

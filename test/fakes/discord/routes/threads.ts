@@ -6,7 +6,7 @@ import { buildMessage, SENDABLE_FLAGS, storeMessage, toApiMessage } from '../mes
 import { botPermissions, Permission } from '../permissions.js';
 import { route, type Route } from '../router.js';
 import type { FakeChannel } from '../types.js';
-import { formError, validateAutoArchive, validateThreadName } from '../validation.js';
+import { formError } from '../validation.js';
 import type { World } from '../world.js';
 
 function assertThreadable(world: World, channel: FakeChannel): void {
@@ -50,9 +50,8 @@ export function createThread(world: World, parent: FakeChannel, spec: ThreadSpec
   return channel;
 }
 
+/** Name and archive duration from a body the spec has checked (name 1–100, duration one of four). */
 function readSpec(body: Record<string, unknown>): { name: string; autoArchive: number } {
-  validateThreadName(body.name);
-  validateAutoArchive(body.auto_archive_duration);
   const autoArchive = typeof body.auto_archive_duration === 'number' ? body.auto_archive_duration : 1440;
   return { name: String(body.name), autoArchive };
 }
