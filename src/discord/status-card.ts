@@ -40,6 +40,7 @@ export function statusMessage(job: JobRecord, progress: Progress, now: number): 
     ...(position !== undefined ? { position } : {}),
     ...(progress.etaSeconds !== undefined ? { expectedFinishAt: now + progress.etaSeconds * 1000 } : {}),
     thumbnailUrl: thumbnail,
+    ...(job.balanceAfter !== undefined ? { balanceAfter: job.balanceAfter } : {}),
     ...(job.runModel !== job.request.model ? { note: movedNote(job) } : {}),
     now,
   });

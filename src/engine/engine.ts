@@ -353,7 +353,12 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     if (lane === 'run' && !(await claimSlot(job))) lane = 'wait';
     try {
-      job = { ...job, state: lane === 'run' ? 'accepted' : 'waiting', updatedAt: clock.now() };
+      job = {
+        ...job,
+        state: lane === 'run' ? 'accepted' : 'waiting',
+        balanceAfter: held.free,
+        updatedAt: clock.now(),
+      };
       await jobs.save(job);
     } catch (error) {
       undoLater({ ...job, state: 'accepting' });

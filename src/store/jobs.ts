@@ -55,6 +55,8 @@ export const jobSchema = z.object({
     endImage: imageSchema.optional(),
   }),
   price: z.number().int().nonnegative(),
+  /** The member's free balance right after the hold, for the status card. */
+  balanceAfter: z.number().int().optional(),
   /** The model that actually runs the job (differs from the request after a failover). */
   runModel: z.enum(MODEL_IDS),
   /** Set when the job moved to another provider: what it came from and what was quoted. */

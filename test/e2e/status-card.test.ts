@@ -30,8 +30,9 @@ it('a 60 s job: the card is edited at most once per 5 s, counts down by itself, 
   expect(embed.title).toContain('Done');
   expect(embed.description).toContain('the cat \\*\\*slowly\\*\\* blinks');
   expect(embed.fields?.map((f) => f.name)).toEqual(
-    expect.arrayContaining(['Model', 'Size', 'Duration', 'Price']),
+    expect.arrayContaining(['Model', 'Size', 'Duration', 'Price', 'Balance after']),
   );
+  expect(visibleText(card)).toContain('Balance after: 80 credits');
   expect(card.components).toEqual([]);
 
   const edits = w.discord.requests.filter(
