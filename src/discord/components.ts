@@ -46,8 +46,21 @@ function mayModerate(
   );
 }
 
+/** A private answer: the reply, or the deferred reply's text when we acknowledged first. */
 const privately = (interaction: ComponentInteraction, content: string) =>
-  interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions });
+  interaction.deferred
+    ? interaction.editReply({ content, allowedMentions })
+    : interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions });
+
+/**
+ * Acknowledges at once (privately, "thinking…"), before any store read: a burst of presses is
+ * answered within Discord's 3 s however slow the store. Not for Edit & rerun, whose answer must
+ * be the modal itself.
+ */
+export async function acknowledge(interaction: ComponentInteraction): Promise<void> {
+  if (interaction.deferred || interaction.replied) return;
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+}
 
 export async function runComponent(
   interaction: ComponentInteraction,
@@ -65,7 +78,7 @@ export async function runComponent(
         );
         return;
       }
-      await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+      await acknowledge(interaction);
       const outcome = await deps.engine.cancel(job.id, interaction.user.id);
       log.info({ outcome, jobOwner: job.userId }, 'cancel pressed');
       await interaction.editReply({
@@ -86,7 +99,7 @@ export async function runComponent(
         return;
       }
       if (!interaction.isButton()) return;
-      await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+      await acknowledge(interaction);
       await interaction.message.delete();
       // The audit line an operator looks for: who removed which result.
       log.info(
@@ -123,7 +136,7 @@ async function rerun(
   prompt: string,
   deps: CommandDeps,
 ): Promise<void> {
-  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  await acknowledge(interaction);
   const asked: JobRecord = { ...original, request: { ...original.request, prompt } };
   const roleIds =
     interaction.inCachedGuild() || interaction.member === null

@@ -15,7 +15,8 @@ import {
 } from 'discord.js';
 import type { Command, CommandDeps } from '../commands/types.js';
 import { failureMessage, isRefusal } from '../failures.js';
-import { componentTarget, runComponent } from './components.js';
+import { acknowledge, componentTarget, runComponent } from './components.js';
+import { parseCustomId } from './custom-ids.js';
 
 export function routeInteractions(client: Client, commands: readonly Command[], deps: CommandDeps): void {
   const byName = new Map(commands.map((c) => [c.data.name, c]));
@@ -32,6 +33,9 @@ async function runButton(interaction: ButtonInteraction | ModalSubmitInteraction
   const started = Date.now();
   const log = deps.log.child({ customId: interaction.customId, userId: interaction.user.id });
   try {
+    // Acknowledge first, unless the answer must be a modal (Edit & rerun) or the id is not ours.
+    const parsed = parseCustomId(interaction.customId);
+    if (parsed && parsed.action !== 'edit') await acknowledge(interaction);
     const target = await componentTarget(interaction, deps);
     if (!target) return await answerStale(interaction, deps);
     await runComponent(interaction, target, deps);
@@ -62,13 +66,14 @@ async function answerStale(interaction: Interaction, deps: CommandDeps): Promise
       ? { customId: interaction.customId }
       : {};
   deps.log.info({ ...what, type: interaction.type, userId: interaction.user.id }, 'stale interaction');
-  await interaction
-    .reply({
-      content: failureMessage({ code: 'stale_interaction' }),
-      flags: MessageFlags.Ephemeral,
-      allowedMentions: { parse: [] },
-    })
-    .catch((error: unknown) => deps.log.warn({ err: error }, 'could not answer a stale interaction'));
+  const content = failureMessage({ code: 'stale_interaction' });
+  const allowedMentions = { parse: [] };
+  // A button of ours acknowledged before its job was looked up, and found gone.
+  await (
+    interaction.deferred
+      ? interaction.editReply({ content, allowedMentions })
+      : interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions })
+  ).catch((error: unknown) => deps.log.warn({ err: error }, 'could not answer a stale interaction'));
 }
 
 async function run(
