@@ -21,6 +21,23 @@ describe('where the video goes', () => {
     expect(w.discord.threads).toHaveLength(0);
   });
 
+  it("uses the channel when the server has reached Discord's active-thread limit (160006)", async () => {
+    world = await startWorld();
+    const w = world;
+    w.discord.failNext('POST', /^\/api\/v\d+\/channels\/\d+\/messages\/\d+\/threads$/, {
+      status: 400,
+      body: { code: 160006, message: 'Maximum number of active threads reached' },
+    });
+    await (await w.animate()).waitForReply();
+    const result = await w.discord.waitFor(
+      () => w.discord.messagesIn(w.discord.channelId).find(isResult),
+      10_000,
+    );
+    expect(result.attachments).toHaveLength(1);
+    expect(w.discord.threads).toHaveLength(0);
+    expect(w.logs.some((l) => l.includes('could not start a thread; using the channel'))).toBe(true);
+  });
+
   it('posts inside the thread when the command was used in a thread', async () => {
     world = await startWorld();
     const w = world;
