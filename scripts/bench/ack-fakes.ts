@@ -1,0 +1,96 @@
+// The far side of `npm run bench:ack`, run in a worker thread: the fake Discord and the fake
+// WaveSpeed, and the members who press. Real Discord runs on other machines; here it gets its own
+// thread (the machine has two cores), so the figures are the bot's work, not the fake's. The
+// worker sends the bot its settings, waits for "ready", runs the two bursts and sends back each
+// interaction's ack latency, measured inside the fake (dispatch to first callback, one clock).
+import { parentPort } from 'node:worker_threads';
+import { startFakeDiscord, type FakeInteraction, type FakeUser } from '../../test/fakes/discord/index.js';
+import { startFakeWaveSpeed } from '../../test/fakes/wavespeed.js';
+
+export interface FakesReady {
+  kind: 'settings';
+  env: Record<string, string>;
+}
+export interface BurstResult {
+  kind: 'result';
+  commandAckMs: number[];
+  buttonAckMs: number[];
+}
+
+const port = parentPort;
+if (!port) throw new Error('ack-fakes.ts runs as a worker thread of scripts/bench-ack.ts');
+const { n, key } = await new Promise<{ n: number; key: string }>((resolve) => port.once('message', resolve));
+
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+const discord = await startFakeDiscord();
+const wavespeed = await startFakeWaveSpeed({ apiKey: key, runMs: 600_000 });
+wavespeed.hold(); // jobs stay running: the buttons have something to cancel
+
+port.postMessage({
+  kind: 'settings',
+  env: {
+    DISCORD_TOKEN: discord.botToken,
+    DISCORD_CLIENT_ID: discord.applicationId,
+    DISCORD_API_URL: discord.apiBase,
+    DISCORD_CDN_HOSTS: discord.cdnHost,
+    WAVESPEED_BASE_URL: wavespeed.baseUrl,
+  },
+} satisfies FakesReady);
+await new Promise((resolve) => port.once('message', resolve)); // the bot is ready
+
+const ackMs = (i: FakeInteraction): number => {
+  const first = i.callbacks[0];
+  if (!first) throw new Error(`interaction ${i.commandName} was never acknowledged`);
+  return first.at - i.receivedAt;
+};
+
+const members: FakeUser[] = Array.from({ length: n }, (_, i) => discord.addUser({ username: `m${i}` }));
+// Warm up: the first interaction pays for loading code paths once.
+await (await discord.sendCommand({ name: 'credits', user: members[0]! })).waitForReply();
+
+const attachments = members.map(() =>
+  discord.addAttachment({ filename: 'cat.png', bytes: PNG, contentType: 'image/png' }),
+);
+const commands = await Promise.all(
+  members.map((user, i) =>
+    discord.sendCommand({
+      name: 'animate',
+      user,
+      attachments: [attachments[i]!],
+      options: [
+        { name: 'image', type: 11, value: attachments[i]!.id },
+        { name: 'prompt', type: 3, value: 'the cat slowly blinks' },
+      ],
+    }),
+  ),
+);
+await Promise.all(commands.map((i) => i.waitForReply(60_000)));
+
+// Every member's status message, with its Cancel button.
+await discord.waitFor(() => discord.messagesIn(discord.channelId).length >= n, 60_000);
+const presses = await Promise.all(
+  discord.messagesIn(discord.channelId).map((message, i) => {
+    const row = message.components[0] as { components?: { custom_id?: string }[] } | undefined;
+    const customId = row?.components?.[0]?.custom_id;
+    if (!customId) throw new Error(`status ${message.id} has no Cancel button`);
+    return discord.pressButton({
+      user: members[i]!,
+      customId,
+      messageId: message.id,
+      channelId: message.channel_id,
+    });
+  }),
+);
+await Promise.all(presses.map((i) => i.waitForReply(60_000)));
+
+port.postMessage({
+  kind: 'result',
+  commandAckMs: commands.map(ackMs),
+  buttonAckMs: presses.map(ackMs),
+} satisfies BurstResult);
+await new Promise((resolve) => port.once('message', resolve)); // the bot has stopped
+await Promise.all([discord.close(), wavespeed.close()]);
+port.close();
