@@ -117,6 +117,8 @@ export const configSchema = z.object({
   ADMIN_USER_IDS: idList.default([]),
   DEFAULT_MODEL: z.enum(MODEL_IDS).default('wavespeed/ray-2-flash'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Human-readable log lines (pino-pretty) instead of JSON, for someone watching a terminal. */
+  LOG_PRETTY: flag(false),
   /** Largest input image we download from Discord. */
   IMAGE_MAX_BYTES: intFrom(1, 20 * MiB),
   /** Largest output video we download; a larger one is delivered as its URL. */

@@ -37,6 +37,8 @@ export type Failure =
   | { code: 'missing_permission'; permission: string }
   | { code: 'not_in_server' }
   | { code: 'stale_interaction' }
+  /** The bot is shutting down: new requests wait for the next start. */
+  | { code: 'restarting' }
   | { code: 'rerun_cooldown'; retryAt: number }
   // A job that was accepted and then failed: refunded, and the member is told in the thread.
   | { code: 'no_longer_affordable' }
@@ -122,6 +124,8 @@ export function failureMessage(failure: Failure): string {
       return `I can only post videos in servers I have been added to, and in a DM with me. Ask a server admin to add me, or use /animate in a DM with me. ${NOTHING_CHARGED}`;
     case 'stale_interaction':
       return 'This is no longer available.';
+    case 'restarting':
+      return `The bot is restarting, try again in a minute. ${NOTHING_CHARGED}`;
     case 'no_longer_affordable':
       return 'You no longer have enough credits for this job.';
     case 'waited_too_long':

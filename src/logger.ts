@@ -1,6 +1,7 @@
 // Structured logs with pino. Secrets never reach a log: known secret fields are redacted by
 // path, and URLs that carry an interaction or webhook token are scrubbed wherever they appear.
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 
 export type { Logger };
 
@@ -49,6 +50,8 @@ export function createLogger(opts: {
   /** Values that must never be printed (the bot token, API keys). */
   secrets?: readonly string[];
   destination?: DestinationStream;
+  /** LOG_PRETTY: coloured lines for a person at a terminal instead of JSON (pino-pretty). */
+  pretty?: boolean;
 }): Logger {
   const secrets = opts.secrets ?? [];
   return pino(
@@ -62,6 +65,23 @@ export function createLogger(opts: {
       hooks: { streamWrite: (line) => scrubText(line, secrets) },
     },
     // Synchronous writes: the last lines before a crash or exit are the ones that matter.
-    opts.destination ?? pino.destination({ dest: 1, sync: true }),
+    opts.pretty
+      ? prettyDestination(opts.destination)
+      : (opts.destination ?? pino.destination({ dest: 1, sync: true })),
   );
+}
+
+/**
+ * LOG_PRETTY: each JSON line, already scrubbed, formatted by pino-pretty and written at once (the
+ * same synchronous writes as JSON; colours only on a terminal).
+ */
+function prettyDestination(destination: DestinationStream | undefined): DestinationStream {
+  const out = destination ?? pino.destination({ dest: 1, sync: true });
+  const format = prettyFactory({ colorize: destination === undefined && process.stdout.isTTY });
+  return { write: (line: string) => void out.write(format(line)) };
+}
+
+/** The fields every log line about a job carries, so an operator can follow one job or member. */
+export function jobFields(job: { id: string; guildId: string | null; userId: string; runModel: string }) {
+  return { jobId: job.id, guildId: job.guildId, userId: job.userId, model: job.runModel };
 }

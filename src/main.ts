@@ -20,7 +20,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createImageFetcher } from './media/fetch-image.js';
 import { createHttp } from './net/http.js';
 import { MODEL_IDS, MODELS, type ModelId } from './providers/catalog.js';
-import { createProviders } from './providers/registry.js';
+import { availability, createProviders } from './providers/registry.js';
 import { createJobStore } from './store/jobs.js';
 import { openStore } from './store/keyv.js';
 import { createGuildSettingsStore, type GuildSettingsStore } from './store/guild-settings.js';
@@ -37,15 +37,32 @@ export interface StartOptions {
   clock?: Clock;
 }
 
+/** A start refused before anything ran: its message is the one line the operator reads. */
+export class StartError extends Error {
+  override readonly name = 'StartError';
+}
+
+/** In-flight steps get this long to finish or stop after SIGTERM; the process is gone by 10 s. */
+const STOP_DEADLINE_MS = 8000;
+
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<Bot> {
+  const models = availability(config);
+  if (models.defaultModel === undefined) {
+    throw new StartError('no provider key is set: set WAVESPEED_API_KEY (WaveSpeed) or FAL_KEY (fal.ai)');
+  }
+  const defaultModel = models.defaultModel;
   const secrets = [config.DISCORD_TOKEN, config.WAVESPEED_API_KEY, config.FAL_KEY].filter(
     (s): s is string => !!s,
   );
   const log = createLogger({
     level: config.LOG_LEVEL,
+    pretty: config.LOG_PRETTY,
     secrets,
     ...(opts.logDestination ? { destination: opts.logDestination } : {}),
   });
+  for (const { model, setting } of models.off) {
+    log.warn({ model, setting }, `model ${model} is off: ${setting} is not set`);
+  }
   const store = await openStore(config.STORE_URL, (error) => log.error({ err: error }, 'store error'));
   const http = createHttp();
   const providers = createProviders(config, http);
@@ -81,6 +98,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     delivery,
     clock,
   });
+  let stopping = false;
   const fetchImage = createImageFetcher({
     http,
     allowedHosts: config.DISCORD_CDN_HOSTS,
@@ -95,28 +113,46 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     creditsScope: config.CREDITS_SCOPE,
     now: () => clock.now(),
     fetchImage,
-    defaultModel: config.DEFAULT_MODEL,
+    defaultModel,
     log,
+    stopping: () => stopping,
   });
-  routeReactions(client, { engine, delivery, settings, log });
+  routeReactions(client, { engine, delivery, settings, log, stopping: () => stopping });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
 
+  let started = false;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await engine.stop();
+    // New interactions are told to come back while in-flight steps finish or stop (the engine
+    // aborts polls and downloads at once; a submit already sent is waited for, up to the deadline).
+    stopping = true;
+    const deadline = new Promise<'late'>((resolve) => setTimeout(resolve, STOP_DEADLINE_MS, 'late').unref());
+    if ((await Promise.race([engine.stop(), deadline])) === 'late') {
+      log.warn(
+        { deadlineMs: STOP_DEADLINE_MS },
+        'steps still running at the stop deadline; they resume at the next start',
+      );
+    }
     await client.destroy();
     await http.close();
     await store.close();
-    log.info('stopped');
+    // A start that failed says so in one line of its own (run()); no log lines of ours after it.
+    if (started) log.info('stopped');
   };
 
   try {
     const ready = once(client, Events.ClientReady);
     await client.login(config.DISCORD_TOKEN);
     await ready;
-    log.info({ user: client.user?.tag, store: store.location, models: [...providers.keys()] }, 'bot ready');
+    started = true;
+    const user = client.user?.tag ?? 'an unknown user';
+    const servers = client.guilds.cache.size;
+    log.info(
+      { user, servers, store: store.location, models: models.on, defaultModel },
+      `logged in as ${user}, ${servers} ${servers === 1 ? 'server' : 'servers'}, store ${store.location}`,
+    );
     await engine.resume();
   } catch (error) {
     await stop().catch(() => undefined);
@@ -167,6 +203,11 @@ async function run(): Promise<void> {
     if (!bot) return;
     const running = bot;
     running.log.info({ signal }, 'shutting down');
+    // The last word: whatever still runs at 10 s is left for the next start, like after a crash.
+    setTimeout(() => {
+      running.log.warn('shutdown took 10 s; exiting now');
+      process.exit(0);
+    }, 9800).unref();
     running.stop().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -156,3 +156,23 @@ describe('createLogger', () => {
     expect(records()[0]).toMatchObject({ jobId: 'job-9' });
   });
 });
+
+describe('LOG_PRETTY', () => {
+  it('writes lines for a person (level, message, fields) and still scrubs secrets', async () => {
+    const lines: string[] = [];
+    const log = createLogger({
+      level: 'info',
+      pretty: true,
+      secrets: [WAVESPEED_KEY],
+      destination: { write: (s: string) => void lines.push(s) },
+    });
+    log.info({ jobId: 'job-1', apiKey: WAVESPEED_KEY }, `submitted with ${WAVESPEED_KEY}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const text = lines.join('');
+    expect(text).not.toMatch(/^\{/);
+    expect(text).toMatch(/INFO/);
+    expect(text).toContain('submitted with [redacted]');
+    expect(text).toContain('jobId: "job-1"');
+    expect(text).not.toContain(WAVESPEED_KEY);
+  });
+});

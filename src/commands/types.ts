@@ -26,8 +26,11 @@ export interface CommandDeps {
   /** The clock for allowance and cap periods (tests move it). */
   now: () => number;
   fetchImage: FetchImage;
+  /** The model a request without `model` gets: DEFAULT_MODEL, or the first with a key. */
   defaultModel: ModelId;
   log: Logger;
+  /** True once the bot is shutting down: every new interaction is told to come back. */
+  stopping?: () => boolean;
 }
 
 export interface Command {

@@ -3,6 +3,7 @@
 // and the store (the job), so buttons posted before a restart work the same (docs/discord.md,
 // "The status card and its buttons"). Every one is answered within Discord's 3 s: privately,
 // except the modal, which is the answer to Edit & rerun.
+import { jobFields } from '../logger.js';
 import {
   MessageFlags,
   PermissionFlagsBits,
@@ -68,7 +69,7 @@ export async function runComponent(
   deps: CommandDeps,
 ): Promise<void> {
   const { job } = target;
-  const log = deps.log.child({ jobId: job.id, userId: interaction.user.id, action: target.id.action });
+  const log = deps.log.child({ ...jobFields(job), by: interaction.user.id, action: target.id.action });
   switch (target.id.action) {
     case 'cancel': {
       if (!mayModerate(interaction, job, deps)) {
@@ -80,7 +81,7 @@ export async function runComponent(
       }
       await acknowledge(interaction);
       const outcome = await deps.engine.cancel(job.id, interaction.user.id);
-      log.info({ outcome, jobOwner: job.userId }, 'cancel pressed');
+      log.info({ outcome }, 'cancel pressed');
       await interaction.editReply({
         content:
           outcome === 'cancelled'
@@ -101,11 +102,8 @@ export async function runComponent(
       if (!interaction.isButton()) return;
       await acknowledge(interaction);
       await interaction.message.delete();
-      // The audit line an operator looks for: who removed which result.
-      log.info(
-        { messageId: interaction.message.id, by: interaction.user.id, jobOwner: job.userId },
-        'result deleted',
-      );
+      // The audit line an operator looks for: who (`by`) removed whose (`userId`) result.
+      log.info({ messageId: interaction.message.id }, 'result deleted');
       await interaction.editReply({ content: 'Deleted.', allowedMentions });
       return;
     }

@@ -15,6 +15,7 @@ import {
 } from 'discord.js';
 import type { Delivery } from '../engine/delivery.js';
 import type { Logger } from '../logger.js';
+import { jobFields } from '../logger.js';
 import type { JobRecord } from '../store/jobs.js';
 import { createFollowUps, type FollowUps } from './followups.js';
 import { findAfter, snowflakeAt } from './history.js';
@@ -82,7 +83,7 @@ export function createDelivery(
     kind: 'r' | 'f',
     build: (canAttach: boolean) => Payload[],
   ): Promise<Message> {
-    const jobLog = log.child({ jobId: job.id });
+    const jobLog = log.child(jobFields(job));
     const tryAll = async (send: (p: Payload) => Promise<Message>, canAttach: boolean) => {
       const [first, ...rest] = build(canAttach);
       if (!first) throw new Error('nothing to send');
@@ -145,10 +146,11 @@ export function createDelivery(
       if (opts.mayExist) {
         // The nonce protects only minutes: look for a status message posted before a restart.
         message = await findStatus(channel, job).catch((error: unknown) => {
-          log.warn({ err: error, jobId: job.id }, 'could not look for an earlier status message');
+          log.warn({ err: error, ...jobFields(job) }, 'could not look for an earlier status message');
           return undefined;
         });
-        if (message) log.info({ jobId: job.id, messageId: message.id }, 'reusing the earlier status message');
+        if (message)
+          log.info({ ...jobFields(job), messageId: message.id }, 'reusing the earlier status message');
       }
       message ??= await channel.send({
         ...statusMessage(job, {}, Date.now()),
@@ -257,7 +259,7 @@ export function createDelivery(
         const channel = await sendable(landed ?? job.discord.threadId ?? job.channelId);
         await channel.messages.react(messageId, RERUN_EMOJI);
       } catch (error) {
-        log.warn({ err: error, jobId: job.id }, 'could not add the 🔁 reaction');
+        log.warn({ err: error, ...jobFields(job) }, 'could not add the 🔁 reaction');
       }
     },
 

@@ -21,6 +21,7 @@ import { parseCustomId } from './custom-ids.js';
 export function routeInteractions(client: Client, commands: readonly Command[], deps: CommandDeps): void {
   const byName = new Map(commands.map((c) => [c.data.name, c]));
   client.on(Events.InteractionCreate, (interaction) => {
+    if (deps.stopping?.()) return void answerRestarting(interaction, deps);
     const command = interaction.isChatInputCommand() ? byName.get(interaction.commandName) : undefined;
     if (command && interaction.isChatInputCommand()) void run(command, interaction, deps);
     else if (interaction.isButton() || interaction.isModalSubmit()) void runButton(interaction, deps);
@@ -51,6 +52,22 @@ async function runButton(interaction: ButtonInteraction | ModalSubmitInteraction
         : interaction.reply({ content, allowedMentions, flags: MessageFlags.Ephemeral })
     ).catch((e: unknown) => log.warn({ err: e }, 'could not answer the interaction'));
   }
+}
+
+/** While shutting down (docs/operations.md, "Restarts"): nothing new starts, nothing is charged. */
+async function answerRestarting(interaction: Interaction, deps: CommandDeps): Promise<void> {
+  if (interaction.isAutocomplete()) return void (await interaction.respond([]).catch(() => undefined));
+  if (!interaction.isRepliable()) return;
+  deps.log.info({ type: interaction.type, userId: interaction.user.id }, 'interaction refused: restarting');
+  await interaction
+    .reply({
+      content: failureMessage({ code: 'restarting' }),
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: { parse: [] },
+    })
+    .catch((error: unknown) =>
+      deps.log.warn({ err: error }, 'could not answer an interaction while restarting'),
+    );
 }
 
 async function answerStale(interaction: Interaction, deps: CommandDeps): Promise<void> {

@@ -42,6 +42,8 @@ export interface ReactionDeps {
   /** Each server's rules: a rerun passes the same gate as /animate. */
   settings: GuildSettingsStore;
   log: Logger;
+  /** True once the bot is shutting down: a 🔁 then starts nothing and the reactor is told. */
+  stopping?: () => boolean;
 }
 
 export function routeReactions(client: Client, deps: ReactionDeps): void {
@@ -59,6 +61,11 @@ export function routeReactions(client: Client, deps: ReactionDeps): void {
     if ((recent.get(key) ?? 0) > now - REPEAT_WINDOW_MS) return;
     recent.set(key, now);
     for (const [k, at] of recent) if (at <= now - REPEAT_WINDOW_MS) recent.delete(k);
+    if (deps.stopping?.()) {
+      deps.log.info({ messageId: r.message_id, userId: r.user_id }, 'rerun refused: restarting');
+      void deps.delivery.tellPrivately(r.user_id, failureMessage({ code: 'restarting' }));
+      return;
+    }
     const reactor: Reactor = { userId: r.user_id, guildId: r.guild_id, roleIds: r.member?.roles };
     void rerun(client, r.message_id, r.channel_id, reactor, deps).catch((error: unknown) =>
       deps.log.error({ err: error, messageId: r.message_id, userId: r.user_id }, 'rerun failed'),

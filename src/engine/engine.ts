@@ -1,6 +1,7 @@
 // The job engine: the intake (quote, accept, rerun), admission (who runs now, who waits), one
 // scheduler that wakes every job, and resume at start. What happens to one job is in
 // lifecycle.ts; this file only decides when its steps run, never two of one job at once.
+import { jobFields } from '../logger.js';
 import { randomBytes } from 'node:crypto';
 import { createMediaBudget } from '../media/budget.js';
 import { download } from '../net/download.js';
@@ -139,7 +140,7 @@ export function createEngine(deps: EngineDeps): Engine {
       claim: (job) => claimSlot(job),
       move: (id, provider) => admission.move(id, provider),
     },
-    logFor: (job) => log.child({ jobId: job.id, userId: job.userId, model: job.runModel }),
+    logFor: (job) => log.child(jobFields(job)),
   };
 
   const dispatcher: Dispatcher = {
@@ -158,7 +159,7 @@ export function createEngine(deps: EngineDeps): Engine {
           .release(job.id, claim.member)
           // Not fatal: the next claim for that member frees a slot whose job has finished.
           .catch((error: unknown) =>
-            log.warn({ err: error, jobId: job.id }, 'could not free a running slot'),
+            log.warn({ err: error, ...jobFields(job) }, 'could not free a running slot'),
           );
       pump();
     },
@@ -201,7 +202,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const ok = await slotStore
       .claim({ jobId: job.id, ...claim, ...(cap !== undefined ? { cap } : {}) })
       .catch((error: unknown) => {
-        log.warn({ err: error, jobId: job.id }, 'could not claim a running slot; the job waits');
+        log.warn({ err: error, ...jobFields(job) }, 'could not claim a running slot; the job waits');
         return false;
       });
     if (!ok) {
@@ -346,7 +347,7 @@ export function createEngine(deps: EngineDeps): Engine {
         .save({ ...job, state: 'refunded', failure: storedFailure(failure), finishedAt: now })
         .catch((error: unknown) => {
           // Still `accepting` in the store (it never held anything): closed by the undo step.
-          log.warn({ err: error, jobId: job.id }, 'could not close a refused request');
+          log.warn({ err: error, ...jobFields(job) }, 'could not close a refused request');
           undoLater(job);
         });
       return { ok: false, failure };

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Http } from '../net/http.js';
 import { MODEL_IDS, MODELS, type ModelId, type ModelSpec } from './catalog.js';
 import { createFalProvider } from './fal.js';
-import type { VideoProvider } from './types.js';
+import type { ProviderId, VideoProvider } from './types.js';
 import { createWaveSpeedProvider } from './wavespeed.js';
 
 export function createProviders(config: Config, http: Http): Map<ModelId, VideoProvider> {
@@ -36,4 +36,32 @@ export function createProviders(config: Config, http: Http): Map<ModelId, VideoP
     if (provider) providers.set(id, provider);
   }
   return providers;
+}
+
+/** The setting that holds each provider's key. */
+export const KEY_SETTING: Readonly<Record<ProviderId, 'WAVESPEED_API_KEY' | 'FAL_KEY'>> = {
+  wavespeed: 'WAVESPEED_API_KEY',
+  fal: 'FAL_KEY',
+};
+
+/** What the keys in the settings make available, decided before anything starts. */
+export interface Availability {
+  /** Models whose provider has a key, in the order of the price table. */
+  on: ModelId[];
+  /** Models whose provider has none, each with the setting that would turn it on. */
+  off: { model: ModelId; setting: 'WAVESPEED_API_KEY' | 'FAL_KEY' }[];
+  /** The model a request without `model` gets: DEFAULT_MODEL, or else the first that is on. */
+  defaultModel: ModelId | undefined;
+}
+
+export function availability(
+  config: Pick<Config, 'WAVESPEED_API_KEY' | 'FAL_KEY' | 'DEFAULT_MODEL'>,
+): Availability {
+  const keyed = (provider: ProviderId) => !!config[KEY_SETTING[provider]];
+  const on = MODEL_IDS.filter((id) => keyed(MODELS[id].provider));
+  const off = MODEL_IDS.filter((id) => !keyed(MODELS[id].provider)).map((model) => ({
+    model,
+    setting: KEY_SETTING[MODELS[model].provider],
+  }));
+  return { on, off, defaultModel: on.includes(config.DEFAULT_MODEL) ? config.DEFAULT_MODEL : on[0] };
 }

@@ -166,7 +166,7 @@ export async function startChildWorld(env: Record<string, string> = {}): Promise
       runs.push(run);
       child.stdout?.on('data', (d: Buffer) => (run.stdout += d.toString()));
       child.stderr?.on('data', (d: Buffer) => (run.stderr += d.toString()));
-      await world.waitFor(() => run.stdout.includes('"msg":"bot ready"') || !run.alive, 20_000);
+      await world.waitFor(() => run.stdout.includes('"msg":"logged in as ') || !run.alive, 20_000);
       if (!run.alive) throw new Error(`the bot exited while starting\n${describe()}`);
     },
 

@@ -172,6 +172,23 @@ describe('each model end to end', () => {
     expect(await creditsOf(w)).toBe(20);
   });
 
+  it('with only a fal key, a request that names no model runs on fal/ray-2-flash (the default is WaveSpeed)', async () => {
+    world = await startWorld({ WAVESPEED_API_KEY: '' });
+    const w = world;
+    expect(
+      w.logs.filter((l) => l.includes('"level":40')).map((l) => (JSON.parse(l) as { msg: string }).msg),
+    ).toEqual([
+      'model wavespeed/ray-2-flash is off: WAVESPEED_API_KEY is not set',
+      'model wavespeed/ray-2 is off: WAVESPEED_API_KEY is not set',
+    ]);
+    const reply = await (await w.animate()).waitForReply(10_000);
+    expect(reply.content).not.toMatch(/not available/);
+    await resultMessage(w);
+    expect(w.fal.submissions).toHaveLength(1);
+    expect(w.wavespeed.submissions).toHaveLength(0);
+    expect(await creditsOf(w)).toBe(100 - 20);
+  });
+
   it('wavespeed/ray-2-flash refuses resolution, loop, end_image and size 4:3, naming the option', async () => {
     world = await startWorld();
     const w = world;

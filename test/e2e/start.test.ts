@@ -54,9 +54,10 @@ async function runningBot(): Promise<Run> {
       DISCORD_TOKEN: fake.botToken,
       DISCORD_CLIENT_ID: fake.applicationId,
       DISCORD_API_URL: fake.apiBase,
+      WAVESPEED_API_KEY: 'ws-key',
     }),
   );
-  await fake.waitFor(() => run.stdout.includes('bot ready'), 20_000);
+  await fake.waitFor(() => run.stdout.includes('"msg":"logged in as '), 20_000);
   return run;
 }
 let discord: FakeDiscord | undefined;
@@ -90,12 +91,23 @@ describe('npm start', () => {
     const run = npmStart(dir, cleanEnv({ DISCORD_API_URL: discord.apiBase }));
     const fake = discord;
     await fake.waitFor(() => fake.gatewayReady, 20_000);
-    await fake.waitFor(() => run.stdout.includes('bot ready'), 10_000);
+    await fake.waitFor(() => run.stdout.includes('"msg":"logged in as '), 10_000);
     expect(existsSync(join(dir, 'data', 'animate.sqlite'))).toBe(true);
     // Commands are registered by deploy-commands, never on start.
     expect(fake.requests.filter((r) => r.method === 'PUT' && r.path.includes('/commands'))).toEqual([]);
-    const ready = run.stdout.split('\n').find((l) => l.includes('bot ready')) ?? '';
-    expect(ready).toContain('sqlite');
+    // One line says it is up: who it is, how many servers, which store.
+    const ready = run.stdout.split('\n').filter((l) => l.includes('"msg":"logged in as '));
+    expect(ready).toHaveLength(1);
+    const line = JSON.parse(ready[0] ?? '{}') as { msg?: string; servers?: number };
+    expect(line.msg).toMatch(/^logged in as \S+, 1 server, store sqlite .*animate\.sqlite$/);
+    expect(line.servers).toBe(1);
+    // The fal models have no key: one warning line each, naming the setting.
+    const warnings = run.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level === 40);
+    expect(warnings.map((l) => l.msg)).toEqual(['model fal/ray-2-flash is off: FAL_KEY is not set']);
     expect(run.stdout).not.toContain(discord.botToken);
 
     run.killGroup('SIGTERM');
@@ -103,6 +115,57 @@ describe('npm start', () => {
     expect(run.stdout).toContain('"msg":"shutting down"');
     expect(run.stdout).toContain('"msg":"stopped"');
   }, 40_000);
+
+  it('refuses to start with no provider key: one line, no log lines, exit 1', async () => {
+    discord = await startFakeDiscord();
+    const dir = projectCopy('start');
+    dirs.push(dir);
+    const run = npmStart(
+      dir,
+      cleanEnv({
+        DISCORD_TOKEN: discord.botToken,
+        DISCORD_CLIENT_ID: discord.applicationId,
+        DISCORD_API_URL: discord.apiBase,
+      }),
+    );
+    expect(await run.exit).toBe(1);
+    await run.closed;
+    const ours = run.stderr.split('\n').filter((l) => l.startsWith('animate:'));
+    expect(ours).toEqual([
+      'animate: could not start: no provider key is set: set WAVESPEED_API_KEY (WaveSpeed) or FAL_KEY (fal.ai)',
+    ]);
+    expect(run.stdout.split('\n').filter((l) => l.startsWith('{'))).toEqual([]);
+    expect(discord.gatewayReady).toBe(false);
+  }, 30_000);
+
+  it('a bad token fails the start with one line and no log lines after it', async () => {
+    discord = await startFakeDiscord();
+    const dir = projectCopy('start');
+    dirs.push(dir);
+    const run = npmStart(
+      dir,
+      cleanEnv({
+        DISCORD_TOKEN: 'not-the-token',
+        DISCORD_CLIENT_ID: discord.applicationId,
+        DISCORD_API_URL: discord.apiBase,
+        FAL_KEY: 'fal-key',
+      }),
+    );
+    expect(await run.exit).toBe(1);
+    await run.closed;
+    expect(run.stderr.split('\n').filter((l) => l.startsWith('animate:'))).toEqual([
+      expect.stringMatching(/^animate: could not start: /),
+    ]);
+    const lines = run.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
+    // Only the warnings about the models without a key; nothing about stopping what never ran.
+    expect(lines).toEqual([
+      'model wavespeed/ray-2-flash is off: WAVESPEED_API_KEY is not set',
+      'model wavespeed/ray-2 is off: WAVESPEED_API_KEY is not set',
+    ]);
+  }, 30_000);
 
   it('deploy-commands registers /animate, /credits, /jobs and /animate-admin globally, or in DISCORD_GUILD_ID, and exits', async () => {
     discord = await startFakeDiscord();
