@@ -218,7 +218,8 @@ export function createDelivery(
         return [upload, link];
       });
       resultChannel.set(job.id, message.channelId);
-      return { messageId: message.id };
+      // What Discord stored, not what was tried: a refused upload went again as the link.
+      return { messageId: message.id, placement: message.attachments.size > 0 ? 'upload' : 'link' };
     },
 
     async isAgeRestricted(job) {
