@@ -82,7 +82,7 @@ export interface EngineDeps {
   delivery: Delivery;
   clock: Clock;
   /** Where job ends, polls, spends and posts are counted (the metrics); absent = not counted. */
-  telemetry?: Telemetry;
+  telemetry?: Telemetry | undefined;
 }
 
 /** The engine's dependencies as a step sees them, plus the few engine services steps share. */
