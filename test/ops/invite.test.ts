@@ -2,7 +2,7 @@
 // (no token), the URL with the exact permission bits, and each permission listed with why; plus the
 // one table both the invite and the /animate check read.
 import { execFile } from 'node:child_process';
-import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PermissionFlagsBits, PermissionsBitField } from 'discord.js';
@@ -116,5 +116,14 @@ describe('the permission table', () => {
       .filter(([, p]) => p.without === 'refused')
       .map(([name]) => name);
     expect([...refusing].sort()).toStrictEqual(refusedInTable.sort());
+  });
+
+  it('the delivery checks every permission it has a fallback for, by its name in the table', () => {
+    const delivery = readFileSync(join(ROOT, 'src/discord/delivery.ts'), 'utf8');
+    const checked = new Set([...delivery.matchAll(/may\(channel, '(\w+)'\)/g)].map((m) => m[1]));
+    for (const [name, p] of Object.entries(BOT_PERMISSIONS))
+      if (p.without === 'falls back') expect(checked, name).toContain(name);
+    // The delivery reads no permission bit from anywhere else.
+    expect(delivery).not.toContain('PermissionFlagsBits');
   });
 });
