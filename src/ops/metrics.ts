@@ -188,22 +188,33 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       .finally(() => (auditing = undefined));
   }
 
+  // The engine calls these in the middle of a job's steps: a metrics bug must cost a number, never
+  // a job (a throw in `jobEnded` would leave the job's running slot taken).
+  const guard =
+    <A extends unknown[]>(name: keyof Telemetry, count: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        count(...args);
+      } catch (error) {
+        log.warn({ err: error, metric: name }, 'could not count a metric');
+      }
+    };
   const telemetry: Telemetry = {
-    providerRequest({ provider, op, status, seconds }) {
+    providerRequest: guard('providerRequest', ({ provider, op, status, seconds }) => {
       requests.inc({ provider, op, status: String(status) });
       latency.observe({ provider, op }, seconds);
-    },
-    jobEnded({ model, outcome, failure }) {
+    }),
+    jobEnded: guard('jobEnded', ({ model, outcome, failure }) => {
       jobs.inc({ model, outcome });
       if (failure !== undefined) failures.inc({ code: failure });
-    },
-    statusPoll: (provider) => polls.inc({ provider }),
-    videoReady({ model, polls: n, runSeconds }) {
+    }),
+    statusPoll: guard('statusPoll', (provider) => polls.inc({ provider })),
+    videoReady: guard('videoReady', ({ model, polls: n, runSeconds }) => {
       pollsPerJob.observe({ model }, n);
       runTime.observe({ model }, runSeconds);
-    },
-    creditsSpent: (amount) => spent.inc(amount),
-    delivered: (placement) => deliveries.inc({ placement }),
+    }),
+    creditsSpent: guard('creditsSpent', (amount) => spent.inc(amount)),
+    delivered: guard('delivered', (placement) => deliveries.inc({ placement })),
   };
 
   return {

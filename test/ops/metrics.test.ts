@@ -138,6 +138,13 @@ describe('metrics', () => {
     expect(calls).toBe(3);
   });
 
+  it('a call prom-client refuses costs the number, never a throw into the engine', async () => {
+    const m = metrics();
+    expect(() => m.telemetry.creditsSpent(-5)).not.toThrow(); // counters cannot go down
+    m.telemetry.creditsSpent(3);
+    expect(sample(await m.text(), 'animate_credits_spent_total')).toBe(3);
+  });
+
   it('two bots in one process keep their own numbers', async () => {
     const a = metrics();
     const b = metrics();

@@ -45,14 +45,13 @@ export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntim
       log.warn({ err: error }, 'video download failed; posting the link');
     }
     let messageId: string;
+    let placement: Placement | undefined;
     try {
-      let placement: Placement | undefined;
       ({ messageId, placement } = await deps.delivery.postResult(job, {
         url: output.url,
         spoiler,
         ...(bytes ? { bytes } : {}),
       }));
-      if (placement) deps.telemetry.delivered(placement);
     } catch (error) {
       lease?.release();
       if (runtime.retries.deliver < deps.settings.deliveryAttempts) {
@@ -63,6 +62,7 @@ export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntim
       log.error({ err: error }, 'posting the result kept failing');
       return next.fail(job, { code: 'delivery_failed' });
     }
+    if (placement) deps.telemetry.delivered(placement);
     // Posted: the bytes are done with. Drop them before the writes below, which can take a while
     // under load, so the next delivery's lease is not paid for twice.
     bytes = undefined;
