@@ -94,6 +94,8 @@ const providerCaps = z.string().transform((v, ctx) => {
   return out;
 });
 
+const PORT_ERROR = 'must be a port number from 0 to 65535';
+
 const storeUrl = z
   .string()
   .regex(/^(sqlite:\/\/.+|rediss?:\/\/.+)$/, 'must be sqlite://<path> or redis://host:port');
@@ -140,6 +142,15 @@ export const configSchema = z.object({
   FAILOVER: flag(true),
   /** A video the provider flags as possibly sensitive, outside age-restricted channels: spoiler or block. */
   NSFW_POLICY: z.enum(['spoiler', 'block']).default('spoiler'),
+  /** Port of the health and metrics listener (docs/operations.md); unset = no listener, 0 = any free port. */
+  METRICS_PORT: z.coerce
+    .number({ error: PORT_ERROR })
+    .int(PORT_ERROR)
+    .min(0, PORT_ERROR)
+    .max(65_535, PORT_ERROR)
+    .optional(),
+  /** Address that listener binds: loopback unless an operator opens it up on purpose. */
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -153,13 +164,25 @@ export class ConfigError extends Error {
  * (real environment variables win). Throws ConfigError with one line naming the variable.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, dotenvPath?: string): Config {
+  return loadSettings(configSchema, env, dotenvPath);
+}
+
+/**
+ * The same reading for a part of the settings (`configSchema.pick(...)`): tools such as
+ * `npm run invite` need one value and must not demand the bot's token.
+ */
+export function loadSettings<S extends z.ZodObject>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+  dotenvPath?: string,
+): z.infer<S> {
   const fromFile = dotenvPath && existsSync(dotenvPath) ? parseEnv(readFileSync(dotenvPath, 'utf8')) : {};
   const merged: Record<string, string | undefined> = { ...fromFile };
   for (const [key, value] of Object.entries(env)) if (value !== undefined) merged[key] = value;
   // An empty value means "not set", as in most .env files.
   for (const key of Object.keys(merged)) if (merged[key]?.trim() === '') delete merged[key];
 
-  const result = configSchema.safeParse(merged);
+  const result = schema.safeParse(merged);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const name = String(issue?.path[0] ?? 'configuration');

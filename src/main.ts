@@ -19,6 +19,9 @@ import { createEngine, type Engine } from './engine/engine.js';
 import { createLogger, type Logger } from './logger.js';
 import { createImageFetcher } from './media/fetch-image.js';
 import { createHttp } from './net/http.js';
+import type { OpsServer } from './ops/http-server.js';
+import { createMetrics } from './ops/metrics.js';
+import { startOps } from './ops/start.js';
 import { MODEL_IDS, MODELS, type ModelId } from './providers/catalog.js';
 import { availability, createProviders } from './providers/registry.js';
 import { createJobStore } from './store/jobs.js';
@@ -29,6 +32,8 @@ export interface Bot {
   client: Client;
   engine: Engine;
   log: Logger;
+  /** Where /healthz and /metrics answer, when METRICS_PORT is set. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -65,7 +70,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   }
   const store = await openStore(config.STORE_URL, (error) => log.error({ err: error }, 'store error'));
   const http = createHttp();
-  const providers = createProviders(config, http);
+  // Health and metrics (docs/operations.md): only with METRICS_PORT, so nothing is counted otherwise.
+  const metrics = config.METRICS_PORT === undefined ? undefined : createMetrics({ log });
+  const providers = createProviders(config, http, metrics?.telemetry);
   const clock = opts.clock ?? systemClock;
   const economy = store.economy({ startingCredits: config.STARTING_CREDITS, now: () => clock.now() });
   const settings = createGuildSettingsStore(store.keyv);
@@ -97,6 +104,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     http,
     delivery,
     clock,
+    telemetry: metrics?.telemetry,
   });
   let stopping = false;
   const fetchImage = createImageFetcher({
@@ -120,6 +128,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   routeReactions(client, { engine, delivery, settings, log, stopping: () => stopping });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
 
+  let ops: OpsServer | undefined;
   let started = false;
   let stopped = false;
   const stop = async () => {
@@ -135,6 +144,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
         'steps still running at the stop deadline; they resume at the next start',
       );
     }
+    await ops?.close();
     await client.destroy();
     await http.close();
     await store.close();
@@ -143,6 +153,18 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   };
 
   try {
+    // Listening before the login: /healthz says 503 (gateway) until the bot is connected.
+    if (metrics && config.METRICS_PORT !== undefined)
+      ops = await startOps({
+        host: config.METRICS_HOST,
+        port: config.METRICS_PORT,
+        metrics,
+        engine,
+        economy,
+        client,
+        keyv: store.keyv,
+        log,
+      });
     const ready = once(client, Events.ClientReady);
     await client.login(config.DISCORD_TOKEN);
     await ready;
@@ -158,7 +180,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     await stop().catch(() => undefined);
     throw error;
   }
-  return { client, engine, log, stop };
+  return { client, engine, log, stop, ...(ops ? { metricsUrl: ops.url } : {}) };
 }
 
 /** What a server's /animate-admin settings mean for the engine; a DM has no server rules. */

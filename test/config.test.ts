@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, configSchema, loadConfig } from '../src/config.js';
+import { ConfigError, configSchema, loadConfig, loadSettings } from '../src/config.js';
 
 const REQUIRED = { DISCORD_TOKEN: 'bot-token-value', DISCORD_CLIENT_ID: '123456789012345678' } as const;
 
@@ -243,6 +243,46 @@ describe('economy settings', () => {
     ['ADMIN_USER_IDS', '111111111111111111,@host'],
   ])('refuses %s=%j naming it', (name, value) => {
     expect(configError({ ...REQUIRED, [name]: value }).message).toMatch(new RegExp(`^${name} `));
+  });
+});
+
+describe('health and metrics settings', () => {
+  it('has no listener unless METRICS_PORT is set, and binds loopback by default', () => {
+    const config = loadConfig({ ...REQUIRED });
+    expect(config.METRICS_PORT).toBeUndefined();
+    expect(config.METRICS_HOST).toBe('127.0.0.1');
+    expect(loadConfig({ ...REQUIRED, METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' })).toMatchObject({
+      METRICS_PORT: 9464,
+      METRICS_HOST: '0.0.0.0',
+    });
+  });
+
+  it('names METRICS_PORT when it is not a port', () => {
+    for (const bad of ['http', '65536', '-1', '80.5'])
+      expect(configError({ ...REQUIRED, METRICS_PORT: bad }).message).toBe(
+        'METRICS_PORT must be a port number from 0 to 65535',
+      );
+  });
+});
+
+describe('loadSettings', () => {
+  const clientOnly = configSchema.pick({ DISCORD_CLIENT_ID: true });
+
+  it('reads a part of the settings without the others (no DISCORD_TOKEN needed)', () => {
+    expect(loadSettings(clientOnly, { DISCORD_CLIENT_ID: REQUIRED.DISCORD_CLIENT_ID })).toStrictEqual({
+      DISCORD_CLIENT_ID: REQUIRED.DISCORD_CLIENT_ID,
+    });
+    expect(loadSettings(clientOnly, {}, dotenv(`DISCORD_CLIENT_ID=${REQUIRED.DISCORD_CLIENT_ID}\n`))).toEqual(
+      {
+        DISCORD_CLIENT_ID: REQUIRED.DISCORD_CLIENT_ID,
+      },
+    );
+  });
+
+  it('names the missing value in one line, like loadConfig', () => {
+    expect(() => loadSettings(clientOnly, { DISCORD_TOKEN: 'x' })).toThrow(
+      new ConfigError('DISCORD_CLIENT_ID is required'),
+    );
   });
 });
 

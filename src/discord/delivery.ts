@@ -7,7 +7,6 @@ import {
   DiscordjsErrorCodes,
   DiscordAPIError,
   MessageFlags,
-  PermissionFlagsBits,
   type Client,
   type Message,
   type MessageCreateOptions,
@@ -20,6 +19,7 @@ import type { JobRecord } from '../store/jobs.js';
 import { createFollowUps, type FollowUps } from './followups.js';
 import { findAfter, snowflakeAt } from './history.js';
 import { isClosedToUs, isTokenGone, isTooLarge, NotSendable } from './errors.js';
+import { botPermission, type BotPermissionName } from './permissions.js';
 import { RERUN_EMOJI } from './reactions.js';
 import { resultComponents } from './card.js';
 import { statusMessage } from './status-card.js';
@@ -58,9 +58,10 @@ export function createDelivery(
     return channel;
   }
 
-  function may(channel: SendableChannels, bit: bigint): boolean {
+  /** Whether the bot has one of its permissions (src/discord/permissions.ts) in a channel. */
+  function may(channel: SendableChannels, permission: BotPermissionName): boolean {
     if (channel.isDMBased() || !client.user) return true;
-    return channel.permissionsFor(client.user)?.has(bit) ?? true;
+    return channel.permissionsFor(client.user)?.has(botPermission(permission)) ?? true;
   }
 
   /** The thread, then the channel the command was used in. */
@@ -102,7 +103,7 @@ export function createDelivery(
         const channel = await sendable(id);
         return await tryAll(
           (p) => channel.send({ ...p, nonce: nonce(kind, job), enforceNonce: true }),
-          may(channel, PermissionFlagsBits.AttachFiles),
+          may(channel, 'AttachFiles'),
         );
       } catch (error) {
         if (!isClosedToUs(error)) throw error;
@@ -161,9 +162,7 @@ export function createDelivery(
       });
       let threadId = channel.id;
       // A thread the bot could start but not post in would swallow every result.
-      const canThread =
-        may(channel, PermissionFlagsBits.CreatePublicThreads) &&
-        may(channel, PermissionFlagsBits.SendMessagesInThreads);
+      const canThread = may(channel, 'CreatePublicThreads') && may(channel, 'SendMessagesInThreads');
       if (message.hasThread) {
         // A status message posted before a restart, thread and all; a thread started from a
         // message has that message's id.
@@ -221,7 +220,8 @@ export function createDelivery(
         return [upload, link];
       });
       resultChannel.set(job.id, message.channelId);
-      return { messageId: message.id };
+      // What Discord stored, not what was tried: a refused upload went again as the link.
+      return { messageId: message.id, placement: message.attachments.size > 0 ? 'upload' : 'link' };
     },
 
     async isAgeRestricted(job) {

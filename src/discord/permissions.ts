@@ -1,17 +1,103 @@
-// Whether the bot can post where an /animate was used, checked before anything is charged: a job
-// the bot cannot deliver would only be retried, refunded and announced nowhere. See docs/discord.md.
+// The bot's own permissions in one table: what it asks for in the invite (`npm run invite`), why,
+// and what happens without each. The check before /animate and the delivery's fallbacks read
+// their bits from here, so the invite and the runtime cannot disagree. See docs/discord.md and
+// docs/operations.md, "Invite permissions".
 import {
   ApplicationIntegrationType,
   InteractionContextType,
+  OAuth2Scopes,
   PermissionFlagsBits,
   type ChatInputCommandInteraction,
 } from 'discord.js';
 import { Refusal } from '../failures.js';
 
-/** What the bot needs in a server channel, named as Discord's settings name them. */
-const VIEW = [PermissionFlagsBits.ViewChannel, 'View Channel'] as const;
-const SEND = [PermissionFlagsBits.SendMessages, 'Send Messages'] as const;
-const SEND_IN_THREADS = [PermissionFlagsBits.SendMessagesInThreads, 'Send Messages in Threads'] as const;
+export interface BotPermission {
+  /** As Discord's settings name it. */
+  label: string;
+  /** What the bot does with it. */
+  why: string;
+  /**
+   * Without it: `refused` /animate refuses before charging; `falls back` the bot checks and takes
+   * another way; `degrades` the bot does not check, Discord leaves that part out.
+   */
+  without: 'refused' | 'falls back' | 'degrades';
+}
+
+export const BOT_PERMISSIONS = {
+  ViewChannel: {
+    label: 'View Channel',
+    why: 'see the channel /animate was used in, and the thread it starts there',
+    without: 'refused',
+  },
+  SendMessages: {
+    label: 'Send Messages',
+    why: 'post the status card, and the result or failure notice when there is no thread',
+    without: 'refused',
+  },
+  SendMessagesInThreads: {
+    label: 'Send Messages in Threads',
+    why: 'post the result into the thread (and the status card when /animate is used in a thread)',
+    without: 'refused',
+  },
+  CreatePublicThreads: {
+    label: 'Create Public Threads',
+    why: 'start a thread from the status card for the result; without it the channel takes its place',
+    without: 'falls back',
+  },
+  EmbedLinks: {
+    label: 'Embed Links',
+    why: 'show the status card (an embed) and let a video posted as a link unfold into a player',
+    without: 'degrades',
+  },
+  AttachFiles: {
+    label: 'Attach Files',
+    why: 'upload the finished mp4; without it the video is posted as its link',
+    without: 'falls back',
+  },
+  ReadMessageHistory: {
+    label: 'Read Message History',
+    why: 'find its own status card and result again after a restart, and react to its result',
+    without: 'degrades',
+  },
+  AddReactions: {
+    label: 'Add Reactions',
+    why: 'put the 🔁 under each result, so members can rerun it with one click',
+    without: 'degrades',
+  },
+} as const satisfies Partial<Record<keyof typeof PermissionFlagsBits, BotPermission>>;
+
+export type BotPermissionName = keyof typeof BOT_PERMISSIONS;
+
+/** The bit of a permission the bot uses; only names in the table compile. */
+export const botPermission = (name: BotPermissionName): bigint => PermissionFlagsBits[name];
+
+/** Every permission in the table, as one bit field: the invite's `permissions=`. */
+export const BOT_PERMISSION_BITS: bigint = (Object.keys(BOT_PERMISSIONS) as BotPermissionName[]).reduce(
+  (bits, name) => bits | botPermission(name),
+  0n,
+);
+
+export const INVITE_SCOPES = [OAuth2Scopes.Bot, OAuth2Scopes.ApplicationsCommands] as const;
+
+/** The OAuth2 URL that adds the bot to a server with exactly BOT_PERMISSIONS. */
+export function inviteUrl(clientId: string): string {
+  const query = new URLSearchParams({
+    client_id: clientId,
+    scope: INVITE_SCOPES.join(' '),
+    permissions: BOT_PERMISSION_BITS.toString(),
+  });
+  return `https://discord.com/oauth2/authorize?${query.toString()}`;
+}
+
+/**
+ * The first permission /animate cannot do without that `has` lacks, or undefined. In a thread,
+ * posting is its own permission.
+ */
+export function missingToPost(has: (bit: bigint) => boolean, inThread: boolean): string | undefined {
+  const needed: BotPermissionName[] = ['ViewChannel', inThread ? 'SendMessagesInThreads' : 'SendMessages'];
+  const missing = needed.find((name) => !has(botPermission(name)));
+  return missing === undefined ? undefined : BOT_PERMISSIONS[missing].label;
+}
 
 /**
  * Throws a Refusal when the bot cannot post the status, thread and result here with its token.
@@ -28,10 +114,9 @@ export function assertCanPost(interaction: ChatInputCommandInteraction): void {
     interaction.authorizingIntegrationOwners[ApplicationIntegrationType.GuildInstall] !== undefined;
   if (!guildInstalled || !interaction.guild) throw new Refusal({ code: 'not_in_server' });
 
-  // In a thread, posting is its own permission.
-  const needed = [VIEW, interaction.channel?.isThread() ? SEND_IN_THREADS : SEND];
-  for (const [bit, name] of needed) {
-    if (!interaction.appPermissions.has(bit))
-      throw new Refusal({ code: 'missing_permission', permission: name });
-  }
+  const missing = missingToPost(
+    (bit) => interaction.appPermissions.has(bit),
+    interaction.channel?.isThread() === true,
+  );
+  if (missing !== undefined) throw new Refusal({ code: 'missing_permission', permission: missing });
 }

@@ -126,6 +126,11 @@ export class Admission {
     return this.#slots.get(jobId)?.running ?? false;
   }
 
+  /** Jobs waiting for their turn: the line's length. */
+  get waitingCount(): number {
+    return this.#waiting.size;
+  }
+
   /** Moves a running job to another provider (failover) if that provider has room. */
   move(jobId: string, provider: ProviderId): boolean {
     const slot = this.#slots.get(jobId);

@@ -13,6 +13,7 @@ import { scopeFor, type AccountRef, type Allowance, type Economy, type SpendCap 
 import type { Clock } from './clock.js';
 import type { Delivery } from './delivery.js';
 import type { RunTimes } from './run-times.js';
+import type { Telemetry } from './telemetry.js';
 
 export interface EngineSettings {
   /** Typical run time per model, submit to finished video: the starting point of what is learned. */
@@ -80,10 +81,13 @@ export interface EngineDeps {
   http: Http;
   delivery: Delivery;
   clock: Clock;
+  /** Where job ends, polls, spends and posts are counted (the metrics); absent = not counted. */
+  telemetry?: Telemetry | undefined;
 }
 
 /** The engine's dependencies as a step sees them, plus the few engine services steps share. */
 export interface StepDeps extends EngineDeps {
+  telemetry: Telemetry;
   /** Expected run time and spread per model, learned from the completions we see. */
   runTimes: RunTimes;
   /** The one budget for media bytes in memory, shared by every delivery. */

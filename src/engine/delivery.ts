@@ -1,6 +1,7 @@
 // What the engine needs from Discord, as a small interface: the discord/ layer implements it,
 // tests and benchmarks fake it. The engine never imports discord.js.
 import type { JobRecord } from '../store/jobs.js';
+import type { Placement } from './telemetry.js';
 
 export interface StatusPlace {
   statusChannelId: string;
@@ -37,9 +38,11 @@ export interface Delivery {
   showStatus(job: JobRecord, progress?: Progress): Promise<void>;
   /**
    * Posts the finished video where results go: the thread, else the channel, else a follow-up on
-   * the interaction, else a DM. Must be safe to call again after a crash.
+   * the interaction, else a DM. Must be safe to call again after a crash. `placement` says
+   * whether the mp4 went up or its link (a refused upload falls back to the link); an
+   * implementation that cannot tell leaves it out, and the post is not counted by placement.
    */
-  postResult(job: JobRecord, video: VideoOutput): Promise<{ messageId: string }>;
+  postResult(job: JobRecord, video: VideoOutput): Promise<{ messageId: string; placement?: Placement }>;
   /** Whether results for this job land in an age-restricted channel. */
   isAgeRestricted(job: JobRecord): Promise<boolean>;
   /**

@@ -7,7 +7,7 @@ import { createMediaBudget } from '../media/budget.js';
 import { download } from '../net/download.js';
 import { storedFailure, type Failure } from '../failures.js';
 import { MODELS } from '../providers/catalog.js';
-import { TERMINAL_STATES, type JobRecord } from '../store/jobs.js';
+import { TERMINAL_STATES, type JobRecord, type JobState } from '../store/jobs.js';
 import { KeyedLock } from '../store/lock.js';
 import { Admission } from './admission.js';
 import { newRuntime, type Policy, type EngineDeps, type JobRuntime, type StepDeps } from './context.js';
@@ -16,6 +16,7 @@ import { nextPollDelayMs } from './poll-schedule.js';
 import { createRunTimes, runTimesSnapshot } from './run-times.js';
 import { Scheduler } from './scheduler.js';
 import { etaSecondsFor } from './steps/status.js';
+import { NO_TELEMETRY, outcomeOf } from './telemetry.js';
 import { scopeFor } from '../store/economy.js';
 import { LOCAL_SLOTS } from '../store/slots.js';
 import { nextPeriodStart } from '../store/periods.js';
@@ -76,9 +77,18 @@ export interface Engine {
    * of the job's steps, so a cancel racing a completion ends in exactly one of the two.
    */
   cancel(jobId: string, by: string): Promise<'cancelled' | 'too_late' | 'unknown'>;
+  /** This process's open jobs by state, and how many of them wait their turn (read by the metrics). */
+  stats(): EngineStats;
   /** Loads every unfinished job and carries on with it. Returns how many. */
   resume(): Promise<number>;
   stop(): Promise<void>;
+}
+
+export interface EngineStats {
+  /** Open jobs per state; a state no job is in is absent. */
+  states: Partial<Record<JobState, number>>;
+  /** Jobs waiting for a running slot (the member's, a provider's or the store's). */
+  waiting: number;
 }
 
 /** States a Cancel can stop: nothing has been posted yet, and the job is not already ending. */
@@ -118,8 +128,10 @@ export function createEngine(deps: EngineDeps): Engine {
     return r;
   };
 
+  const telemetry = deps.telemetry ?? NO_TELEMETRY;
   const stepDeps: StepDeps = {
     ...deps,
+    telemetry,
     runTimes,
     media: createMediaBudget(settings.mediaMemoryBytes),
     signal: stopping.signal,
@@ -149,7 +161,11 @@ export function createEngine(deps: EngineDeps): Engine {
     setLatest: keep,
     finished(job) {
       if (job.state === 'delivered') saveRunTimesSoon();
-      active.delete(job.id);
+      if (active.delete(job.id)) {
+        const outcome = outcomeOf(job);
+        const failure = outcome !== 'delivered' && job.failure ? { failure: job.failure.code } : {};
+        telemetry.jobEnded({ model: job.runModel, outcome, ...failure });
+      }
       runtimes.delete(job.id);
       scheduler.cancel(job.id);
       const claim = admission.claimOf(job.id);
@@ -483,6 +499,12 @@ export function createEngine(deps: EngineDeps): Engine {
         wake(id, 0);
         return 'cancelled';
       }),
+
+    stats() {
+      const states: Partial<Record<JobState, number>> = {};
+      for (const job of active.values()) states[job.state] = (states[job.state] ?? 0) + 1;
+      return { states, waiting: admission.waitingCount };
+    },
 
     async resume() {
       const startedAt = Date.now();

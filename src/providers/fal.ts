@@ -15,7 +15,7 @@ import {
   withQuery,
   type QueueUrls,
 } from './fal/wire.js';
-import { createProviderClient } from './request.js';
+import { createProviderClient, type ProviderRequestObserver } from './request.js';
 import type { ProviderJobRef, VideoProvider } from './types.js';
 
 export interface FalProviderOptions {
@@ -31,6 +31,8 @@ export interface FalProviderOptions {
   requestTimeoutMs?: number;
   /** Largest image upload() takes; defaults to the catalogue's cap for the endpoint. */
   maxImageBytes?: number;
+  /** Told of every request (the metrics). */
+  observer?: ProviderRequestObserver;
 }
 
 export const FAL_DEFAULTS = {
@@ -51,6 +53,7 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
     authHeaders: { Authorization: `Key ${opts.apiKey}`, Accept: 'application/json' },
     timeoutMs: opts.requestTimeoutMs ?? FAL_DEFAULTS.requestTimeoutMs,
     hooks: falHooks,
+    observer: opts.observer,
   });
 
   /** A ref stored before fal's URLs were kept (or from an answer without them) still works. */
@@ -82,6 +85,7 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
     async submit(request, signal) {
       const res = await c.send(
         {
+          op: 'submit',
           method: 'POST',
           url: `${queueBase}/${endpoint}`,
           headers: { 'Content-Type': 'application/json' },
@@ -115,15 +119,18 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
 
     async poll(ref, signal) {
       const u = urls(ref);
-      const status = await c.send({ method: 'GET', url: withQuery(u.statusUrl, 'logs', '0') }, signal);
+      const status = await c.send(
+        { op: 'poll', method: 'GET', url: withQuery(u.statusUrl, 'logs', '0') },
+        signal,
+      );
       const outcome = readStatus(c, status);
       if (outcome.state !== 'completed') return outcome;
-      const result = await c.send({ method: 'GET', url: u.resultUrl }, signal);
+      const result = await c.send({ op: 'result', method: 'GET', url: u.resultUrl }, signal);
       return readResult(c, result);
     },
 
     async cancel(ref, signal) {
-      const res = await c.send({ method: 'PUT', url: urls(ref).cancelUrl }, signal);
+      const res = await c.send({ op: 'cancel', method: 'PUT', url: urls(ref).cancelUrl }, signal);
       if (res.status >= 200 && res.status < 300) return;
       // fal documents the status strings, not the HTTP codes that carry them (docs/providers.md,
       // "fal cancel"): a 404 or either string means there is nothing left to cancel.

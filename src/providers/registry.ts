@@ -1,15 +1,25 @@
 // Builds the providers the settings enable: a model is offered only when its provider has a key.
-// Each model's endpoint and image cap come from the catalogue.
+// Each model's endpoint and image cap come from the catalogue; every request is told to `observer`.
 import type { Config } from '../config.js';
 import type { Http } from '../net/http.js';
 import { MODEL_IDS, MODELS, type ModelId, type ModelSpec } from './catalog.js';
 import { createFalProvider } from './fal.js';
+import type { ProviderRequestObserver } from './request.js';
 import type { ProviderId, VideoProvider } from './types.js';
 import { createWaveSpeedProvider } from './wavespeed.js';
 
-export function createProviders(config: Config, http: Http): Map<ModelId, VideoProvider> {
+export function createProviders(
+  config: Config,
+  http: Http,
+  observer?: ProviderRequestObserver,
+): Map<ModelId, VideoProvider> {
   const build = (spec: ModelSpec): VideoProvider | undefined => {
-    const common = { http, endpoint: spec.endpoint, maxImageBytes: spec.maxImageBytes };
+    const common = {
+      http,
+      endpoint: spec.endpoint,
+      maxImageBytes: spec.maxImageBytes,
+      ...(observer ? { observer } : {}),
+    };
     switch (spec.provider) {
       case 'wavespeed':
         return config.WAVESPEED_API_KEY

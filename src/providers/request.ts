@@ -43,9 +43,26 @@ export interface ProviderHooks {
   kindFor?(status: number, info: ErrorInfo): ProviderErrorKind | undefined;
 }
 
+/** What a request is for, as metrics count it: fal's result fetch is `result`, every storage call `upload`. */
+export type ProviderOp = 'submit' | 'poll' | 'result' | 'upload' | 'cancel';
+
 export interface ProviderRequest extends Omit<HttpRequest, 'timeoutMs' | 'signal'> {
+  op: ProviderOp;
   /** False for signed storage URLs: the URL is its own credential and our key must not go there. */
   auth?: boolean;
+}
+
+/** One request that went out: its HTTP status, or `error` when no status line came back. */
+export interface ProviderRequestEvent {
+  provider: ProviderId;
+  op: ProviderOp;
+  status: number | 'error';
+  seconds: number;
+}
+
+/** Told of every provider request (the metrics); must not throw. */
+export interface ProviderRequestObserver {
+  providerRequest(event: ProviderRequestEvent): void;
 }
 
 export interface HttpErrorOptions {
@@ -91,6 +108,7 @@ export interface ProviderClientOptions {
   /** Deadline for each call; defaults to 30 s. */
   timeoutMs?: number | undefined;
   hooks: ProviderHooks;
+  observer?: ProviderRequestObserver | undefined;
 }
 
 const RETRYABLE_KINDS: ReadonlySet<ProviderErrorKind> = new Set([
@@ -112,15 +130,33 @@ export function createProviderClient(opts: ProviderClientOptions): ProviderClien
   }
 
   async function send(req: ProviderRequest, signal?: AbortSignal): Promise<HttpResponse> {
-    const { auth = true, ...rest } = req;
+    const { auth = true, op, ...rest } = req;
     const headers = auth ? { ...rest.headers, ...opts.authHeaders } : { ...rest.headers };
+    const started = performance.now();
+    let status: number | 'error' = 'error';
     try {
-      return await opts.http.send({ ...rest, headers, timeoutMs, ...(signal ? { signal } : {}) });
+      const res = await opts.http.send({ ...rest, headers, timeoutMs, ...(signal ? { signal } : {}) });
+      status = res.status;
+      return res;
     } catch (error) {
       // A caller's abort comes back as its own reason and is passed on untouched.
       if (error instanceof NetworkError) throw fromNetworkError(provider, error);
-      if (error instanceof ResponseTooLargeError) throw fromTooLarge(provider, error);
+      if (error instanceof ResponseTooLargeError) {
+        status = error.status;
+        throw fromTooLarge(provider, error);
+      }
       throw error;
+    } finally {
+      observe({ provider, op, status, seconds: (performance.now() - started) / 1000 });
+    }
+  }
+
+  /** Counting a request must never change its outcome (a paid submit that "failed" on a metric). */
+  function observe(event: ProviderRequestEvent): void {
+    try {
+      opts.observer?.providerRequest(event);
+    } catch {
+      // The metrics are wrong by one request; the job is not.
     }
   }
 

@@ -3,7 +3,7 @@
 // What it relies on about WaveSpeed: docs/providers.md, "WaveSpeed".
 import type { Http } from '../net/http.js';
 import { maxImageBytesFor } from './catalog.js';
-import { createProviderClient } from './request.js';
+import { createProviderClient, type ProviderRequestObserver } from './request.js';
 import type { VideoProvider } from './types.js';
 import { readPrediction } from './wavespeed/poll.js';
 import { uploadImage } from './wavespeed/upload.js';
@@ -19,6 +19,8 @@ export interface WaveSpeedProviderOptions {
   requestTimeoutMs?: number;
   /** Largest image upload() takes; defaults to the catalogue's cap for the endpoint. */
   maxImageBytes?: number;
+  /** Told of every request (the metrics). */
+  observer?: ProviderRequestObserver;
 }
 
 export const WAVESPEED_DEFAULTS = { requestTimeoutMs: 30_000 } as const;
@@ -34,6 +36,7 @@ export function createWaveSpeedProvider(opts: WaveSpeedProviderOptions): VideoPr
     authHeaders: { Authorization: `Bearer ${opts.apiKey}` },
     timeoutMs: opts.requestTimeoutMs ?? WAVESPEED_DEFAULTS.requestTimeoutMs,
     hooks: waveSpeedHooks,
+    observer: opts.observer,
   });
   // Built from our base URL and the id rather than taken from `urls.get`, so the key only
   // ever goes to the host we were configured with.
@@ -47,6 +50,7 @@ export function createWaveSpeedProvider(opts: WaveSpeedProviderOptions): VideoPr
       const body = toSubmitBody(request);
       const res = await c.send(
         {
+          op: 'submit',
           method: 'POST',
           url: `${baseUrl}/api/v3/${opts.endpoint}`,
           headers: { 'Content-Type': 'application/json' },
@@ -64,7 +68,7 @@ export function createWaveSpeedProvider(opts: WaveSpeedProviderOptions): VideoPr
     },
 
     async poll(ref, signal) {
-      const res = await c.send({ method: 'GET', url: resultUrl(ref.id) }, signal);
+      const res = await c.send({ op: 'poll', method: 'GET', url: resultUrl(ref.id) }, signal);
       return readPrediction(c, res, ref.id);
     },
 

@@ -10,6 +10,7 @@ import { ENGINE_DEFAULTS, type EngineSettings } from '../../src/engine/context.j
 import type { Delivery } from '../../src/engine/delivery.js';
 import { createEngine, type AcceptResult, type Engine } from '../../src/engine/engine.js';
 import { createHttp } from '../../src/net/http.js';
+import type { Telemetry } from '../../src/engine/telemetry.js';
 import type { VideoProvider } from '../../src/providers/types.js';
 import { createJobStore } from '../../src/store/jobs.js';
 import type { Economy } from '../../src/store/economy.js';
@@ -49,6 +50,8 @@ export interface EngineWorldOptions {
   startingCredits?: number;
   settings?: Partial<EngineSettings>;
   provider?: Partial<VideoProvider>;
+  delivery?: Partial<Delivery>;
+  telemetry?: Telemetry;
 }
 
 export async function engineWorld(opts: EngineWorldOptions = {}) {
@@ -86,6 +89,7 @@ export async function engineWorld(opts: EngineWorldOptions = {}) {
       return Promise.resolve();
     },
     tellPrivately: () => Promise.resolve(true),
+    ...opts.delivery,
   };
   const http = createHttp();
   // A fresh economy per boot, as a restarted process has: nothing carried over but the store.
@@ -117,6 +121,7 @@ export async function engineWorld(opts: EngineWorldOptions = {}) {
       http,
       delivery,
       clock: systemClock,
+      ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     });
   };
   const requester = { userId: 'ann', guildId: null, channelId: 'c', attachmentSizeLimit: 1024 };

@@ -7,6 +7,7 @@ import { NetworkError } from '../../net/http.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { backoffMs } from '../backoff.js';
 import { accountOf, next, type JobRuntime, type Next, type StepDeps } from '../context.js';
+import type { Placement } from '../telemetry.js';
 import { showStatus } from './status.js';
 
 export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntime): Promise<Next> {
@@ -44,8 +45,9 @@ export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntim
       log.warn({ err: error }, 'video download failed; posting the link');
     }
     let messageId: string;
+    let placement: Placement | undefined;
     try {
-      ({ messageId } = await deps.delivery.postResult(job, {
+      ({ messageId, placement } = await deps.delivery.postResult(job, {
         url: output.url,
         spoiler,
         ...(bytes ? { bytes } : {}),
@@ -60,6 +62,7 @@ export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntim
       log.error({ err: error }, 'posting the result kept failing');
       return next.fail(job, { code: 'delivery_failed' });
     }
+    if (placement) deps.telemetry.delivered(placement);
     // Posted: the bytes are done with. Drop them before the writes below, which can take a while
     // under load, so the next delivery's lease is not paid for twice.
     bytes = undefined;
@@ -68,7 +71,8 @@ export async function deliver(deps: StepDeps, job: JobRecord, runtime: JobRuntim
     await deps.jobs.linkResultMessage(messageId, job.id);
   }
   if (job.discord.resultMessageId) await deps.delivery.offerRerun(job, job.discord.resultMessageId);
-  await deps.economy.spend(accountOf(deps.settings, job), job.id);
+  // False when a run before a restart already spent it: counted then, not again.
+  if (await deps.economy.spend(accountOf(deps.settings, job), job.id)) deps.telemetry.creditsSpent(job.price);
   job = await deps.save(job, { state: 'delivered', finishedAt: deps.clock.now() });
   log.info({ price: job.price }, 'job delivered');
   await showStatus(deps, job, runtime, true);

@@ -22,6 +22,7 @@ export async function poll(deps: StepDeps, job: JobRecord, runtime: JobRuntime):
   }
   let result;
   try {
+    deps.telemetry.statusPoll(provider.provider);
     result = await provider.poll(ref, deps.signal);
   } catch (error) {
     if (
@@ -57,6 +58,11 @@ export async function poll(deps: StepDeps, job: JobRecord, runtime: JobRuntime):
     }
     case 'succeeded':
       deps.runTimes.observe(job.runModel, now - submittedAt);
+      deps.telemetry.videoReady({
+        model: job.runModel,
+        polls: progress.polls + 1,
+        runSeconds: (now - submittedAt) / 1000,
+      });
       log.info({ runMs: now - submittedAt, polls: progress.polls + 1 }, 'video ready');
       return next.continue(
         await deps.save(job, { state: 'succeeded', output: { url: result.videoUrl, nsfw: result.nsfw } }),

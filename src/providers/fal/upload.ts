@@ -18,6 +18,7 @@ export async function uploadToFal(
   }
   const initiate = await c.send(
     {
+      op: 'upload',
       method: 'POST',
       url: `${opts.storageBase}/storage/upload/initiate?storage_type=fal-cdn-v3`,
       headers: { 'Content-Type': 'application/json' },
@@ -35,6 +36,7 @@ export async function uploadToFal(
   // The signed URL is its own credential: our key must not travel to the storage bucket.
   const put = await c.send(
     {
+      op: 'upload',
       method: 'PUT',
       url: ticket.data.upload_url,
       headers: { 'Content-Type': input.contentType },

@@ -23,6 +23,7 @@ export async function uploadImage(
   }
   const ticketRes = await t.send(
     {
+      op: 'upload',
       method: 'POST',
       url: `${baseUrl}/api/v3/media/uploads`,
       headers: { 'Content-Type': 'application/json' },
@@ -48,7 +49,14 @@ export async function uploadImage(
 
   // The signed URL is its own credential: sending our key to the storage host would leak it.
   const putRes = await t.send(
-    { method: 'PUT', url: upload.url, headers: { ...upload.headers }, body: input.bytes, auth: false },
+    {
+      op: 'upload',
+      method: 'PUT',
+      url: upload.url,
+      headers: { ...upload.headers },
+      body: input.bytes,
+      auth: false,
+    },
     signal,
   );
   if (putRes.status < 200 || putRes.status >= 300) throw storageError(t, putRes);
@@ -69,6 +77,7 @@ async function uploadBinary(
   const contentType = encoded.headers.get('content-type') ?? 'multipart/form-data';
   const res = await t.send(
     {
+      op: 'upload',
       method: 'POST',
       url: `${baseUrl}/api/v3/media/upload/binary`,
       headers: { 'Content-Type': contentType },

@@ -46,10 +46,22 @@ export class Gateway {
    */
   interactionRouting: 'all' | 'round-robin' = 'all';
   #turn = 0;
+  /** While set, connections are cut and new ones refused, as in a network outage. */
+  #refusing = false;
 
   constructor(private readonly host: GatewayHost) {}
 
+  /** Cuts every connection and refuses new ones (true), or takes them again (false). */
+  refuse(refusing: boolean): void {
+    this.#refusing = refusing;
+    if (refusing) for (const socket of [...this.sockets]) socket.terminate();
+  }
+
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.#refusing) {
+      socket.destroy();
+      return;
+    }
     const query = new URL(req.url ?? '/', 'http://fake.invalid').searchParams;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, query));
   }

@@ -121,6 +121,16 @@ export class FakeDiscord {
     return this.world.gateway.isReady();
   }
 
+  /** Cuts the bot's gateway connection and refuses reconnects until restoreGateway(). */
+  dropGateway(): void {
+    this.world.gateway.refuse(true);
+  }
+
+  /** Lets the bot connect again (it resumes its session). */
+  restoreGateway(): void {
+    this.world.gateway.refuse(false);
+  }
+
   addUser(opts: { username?: string; bot?: boolean } = {}): FakeUser {
     const user = this.world.makeUser(opts.username ?? `user${this.world.users.size}`, opts.bot ?? false);
     if (this.gatewayReady) {
