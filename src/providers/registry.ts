@@ -7,7 +7,13 @@ import { createFalProvider } from './fal.js';
 import type { VideoProvider } from './types.js';
 import { createWaveSpeedProvider } from './wavespeed.js';
 
-export function createProviders(config: Config, http: Http): Map<ModelId, VideoProvider> {
+/** The settings the providers are built from (the bot's and the terminal runner's both have them). */
+export type ProviderSettings = Pick<
+  Config,
+  'WAVESPEED_API_KEY' | 'WAVESPEED_BASE_URL' | 'FAL_KEY' | 'FAL_QUEUE_URL' | 'FAL_STORAGE_URL'
+>;
+
+export function createProviders(config: ProviderSettings, http: Http): Map<ModelId, VideoProvider> {
   const build = (spec: ModelSpec): VideoProvider | undefined => {
     const common = { http, endpoint: spec.endpoint, maxImageBytes: spec.maxImageBytes };
     switch (spec.provider) {
