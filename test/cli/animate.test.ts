@@ -117,6 +117,21 @@ describe('npm run animate: a saved video', () => {
       end_image_url: expect.any(String) as string,
     });
   });
+  it('streams a video over OUTPUT_MAX_BYTES to the file from its URL, which the engine leaves it as', async () => {
+    const big = Buffer.concat([WS_VIDEO, randomBytes(8192)]);
+    wavespeed.nextOutcome({ videoBytes: big });
+    const result = await runRunner([...IMAGE, '--out', 'big.mp4'], {
+      cwd: dir,
+      env: { ...env, OUTPUT_MAX_BYTES: '4096' },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(`${join(dir, 'big.mp4')}\n`);
+    expect(readFileSync(join(dir, 'big.mp4')).equals(big)).toBe(true);
+    // Asked for twice: the engine stops at the declared size, then the runner streams it.
+    const task = wavespeed.submissions.at(-1)?.taskId;
+    const gets = wavespeed.requests.filter((r) => r.method === 'GET' && r.path === `/files/${task}.mp4`);
+    expect(gets).toHaveLength(2);
+  });
 });
 
 describe('npm run animate: exit code 2, bad arguments or input', () => {
