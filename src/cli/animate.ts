@@ -32,6 +32,8 @@ const code = await runAnimate(
   );
   return EXIT.jobFailed;
 });
-process.exitCode = code;
-// Everything is closed by now; should some handle still hold the loop open, do not hang on it.
-setTimeout(() => process.exit(code), 1000).unref();
+// Everything of ours is closed by now, but the engine may still hold a timer of a few seconds (the
+// spacing between two edits of a Discord status message): leave once the output is written.
+const written = (stream: NodeJS.WriteStream) => new Promise<void>((done) => stream.write('', () => done()));
+await Promise.all([written(process.stdout), written(process.stderr)]);
+process.exit(code);
