@@ -35,11 +35,13 @@ export async function readImage(path: string, maxBytes: number): Promise<InputIm
   };
 }
 
-/** Throws an InputError when the video could not be written to `path`. */
-export async function checkWritable(path: string): Promise<void> {
-  const existing = await stat(path).catch(() => undefined);
-  if (existing?.isDirectory()) throw new InputError(`${path} is a directory`);
-  const dir = dirname(path);
+/** Throws an InputError when a video could not be written to `path` (or, without one, into `dir`). */
+export async function checkWritable(dir: string, path?: string): Promise<void> {
+  if (path !== undefined) {
+    const existing = await stat(path).catch(() => undefined);
+    if (existing?.isDirectory()) throw new InputError(`${path} is a directory`);
+    dir = dirname(path);
+  }
   await access(dir, constants.W_OK).catch((error: unknown) => {
     throw new InputError(`cannot write to ${dir}: ${codeOf(error)}`);
   });

@@ -6,21 +6,20 @@
 import { resolve } from 'node:path';
 import Keyv from 'keyv';
 import { ConfigError, loadTerminalConfig, type TerminalConfig } from '../config.js';
-import { checkAnimateRequest } from '../commands/animate-request.js';
 import { systemClock } from '../engine/clock.js';
-import { createEngine, type AnimateRequest, type Engine, type InputImage } from '../engine/engine.js';
+import { createEngine, type AnimateRequest, type Engine } from '../engine/engine.js';
 import { engineSettingsFrom } from '../engine/settings-from-config.js';
-import { failureMessage, isRefusal, Refusal } from '../failures.js';
+import { failureMessage, isRefusal } from '../failures.js';
 import { createLogger } from '../logger.js';
 import { createHttp, type Http } from '../net/http.js';
-import { MODEL_IDS, MODELS, type ModelId } from '../providers/catalog.js';
 import { createProviders } from '../providers/registry.js';
 import { createKeyvEconomy } from '../store/economy-keyv.js';
 import { createJobStore, TERMINAL_STATES, type JobRecord } from '../store/jobs.js';
 import type { Store } from '../store/keyv.js';
-import { parseRunnerArgs, USAGE, type RunnerArgs } from './args.js';
-import { checkWritable, InputError, readImage } from './input.js';
+import { parseRunnerArgs, USAGE } from './args.js';
+import { InputError } from './input.js';
 import { EXIT, exitCodeForJob, exitCodeForRefusal, jobFailureText, refusalText } from './outcome.js';
+import { prepare, type Prepared } from './prepare.js';
 import { createProgressView, type ProgressView } from './progress.js';
 import { createTerminalDelivery } from './terminal-delivery.js';
 import { watchJobs } from './watch-jobs.js';
@@ -91,47 +90,6 @@ export async function runAnimate(
   } finally {
     await within(http.close(), CLOSE_WAIT_MS);
   }
-}
-
-interface Prepared {
-  request: AnimateRequest;
-  image: InputImage;
-  endImage?: InputImage;
-  /** The path asked for with --out; absent: `animate-<job id>.mp4` in the caller's directory. */
-  out?: string;
-}
-
-/** Everything /animate would refuse, refused before anything is sent. */
-async function prepare(
-  args: RunnerArgs,
-  config: TerminalConfig,
-  available: (model: ModelId) => boolean,
-  cwd: string,
-): Promise<Prepared> {
-  const request = checkAnimateRequest(
-    {
-      prompt: args.prompt,
-      model: args.model,
-      size: args.size,
-      duration: args.duration === undefined ? undefined : Number(args.duration),
-      resolution: args.resolution,
-      loop: args.loop,
-      endImage: args.endImage !== undefined,
-    },
-    defaultModel(config.DEFAULT_MODEL, available),
-  );
-  if (!available(request.model)) throw new Refusal({ code: 'model_unavailable', model: request.model });
-  const maxBytes = Math.min(config.IMAGE_MAX_BYTES, MODELS[request.model].maxImageBytes);
-  const image = await readImage(resolve(cwd, args.image), maxBytes);
-  const endImage = args.endImage ? await readImage(resolve(cwd, args.endImage), maxBytes) : undefined;
-  const out = args.out === undefined ? undefined : resolve(cwd, args.out);
-  await checkWritable(out ?? resolve(cwd, 'animate-job.mp4'));
-  return { request, image, ...(endImage ? { endImage } : {}), ...(out ? { out } : {}) };
-}
-
-/** DEFAULT_MODEL, or when its provider has no key the first model whose provider has one. */
-function defaultModel(configured: ModelId, available: (model: ModelId) => boolean): ModelId {
-  return available(configured) ? configured : (MODEL_IDS.find(available) ?? configured);
 }
 
 interface JobRun {
