@@ -160,11 +160,35 @@ export class ConfigError extends Error {
 }
 
 /**
+ * The settings of the terminal runner (`npm run animate`, docs/cli.md): the bot's, without the
+ * Discord part. It never logs in to Discord nor fetches from its CDN, so a `.env` made for the bot
+ * works unchanged, and one with no Discord values at all works too; the bot's own schema still
+ * requires them.
+ */
+export const terminalConfigSchema = configSchema.omit({
+  DISCORD_TOKEN: true,
+  DISCORD_CLIENT_ID: true,
+  DISCORD_GUILD_ID: true,
+  DISCORD_API_URL: true,
+  DISCORD_CDN_HOSTS: true,
+});
+
+export type TerminalConfig = z.infer<typeof terminalConfigSchema>;
+
+/**
  * Parses the settings from `env`, with `.env` values underneath when a file is given
  * (real environment variables win). Throws ConfigError with one line naming the variable.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, dotenvPath?: string): Config {
   return loadSettings(configSchema, env, dotenvPath);
+}
+
+/** loadConfig for the terminal runner: the same sources and messages, no Discord settings. */
+export function loadTerminalConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  dotenvPath?: string,
+): TerminalConfig {
+  return loadSettings(terminalConfigSchema, env, dotenvPath);
 }
 
 /**

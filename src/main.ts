@@ -14,15 +14,15 @@ import { createFollowUps } from './discord/followups.js';
 import { routeInteractions } from './discord/interactions.js';
 import { routeReactions } from './discord/reactions.js';
 import { systemClock, type Clock } from './engine/clock.js';
-import { ENGINE_DEFAULTS, type Policy } from './engine/context.js';
+import type { Policy } from './engine/context.js';
 import { createEngine, type Engine } from './engine/engine.js';
+import { engineSettingsFrom } from './engine/settings-from-config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createImageFetcher } from './media/fetch-image.js';
 import { createHttp } from './net/http.js';
 import type { OpsServer } from './ops/http-server.js';
 import { createMetrics } from './ops/metrics.js';
 import { startOps } from './ops/start.js';
-import { MODEL_IDS, MODELS, type ModelId } from './providers/catalog.js';
 import { availability, createProviders } from './providers/registry.js';
 import { createJobStore } from './store/jobs.js';
 import { openStore } from './store/keyv.js';
@@ -81,20 +81,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const followUps = createFollowUps();
   const delivery = createDelivery(client, log, followUps);
   const engine = createEngine({
-    settings: {
-      ...ENGINE_DEFAULTS,
-      expectedRunMs: expectedRunTimes(config.EXPECTED_RUN_MS),
-      jobDeadlineMs: config.JOB_DEADLINE_MS,
-      outputMaxBytes: config.OUTPUT_MAX_BYTES,
-      outputDownloadTimeoutMs: config.OUTPUT_DOWNLOAD_TIMEOUT_MS,
-      maxActivePerMember: config.MAX_ACTIVE_JOBS_PER_MEMBER,
-      creditsScope: config.CREDITS_SCOPE,
-      rerunCooldownMs: config.RERUN_COOLDOWN_S * 1000,
-      providerCaps: config.PROVIDER_MAX_ACTIVE,
-      failover: config.FAILOVER,
-      nsfwPolicy: config.NSFW_POLICY,
-      mediaMemoryBytes: config.MEDIA_MEMORY_MB * 1024 * 1024,
-    },
+    settings: engineSettingsFrom(config),
     log,
     economy,
     policy: policyFrom(settings),
@@ -194,11 +181,6 @@ function policyFrom(settings: GuildSettingsStore): (guildId: string | null) => P
       ...(jobLimit !== undefined ? { jobLimit } : {}),
     };
   };
-}
-
-function expectedRunTimes(overrides: Partial<Record<ModelId, number>> = {}): Record<ModelId, number> {
-  const entries = MODEL_IDS.map((id) => [id, overrides[id] ?? MODELS[id].expectedRunSeconds * 1000] as const);
-  return Object.fromEntries(entries) as Record<ModelId, number>;
 }
 
 async function run(): Promise<void> {

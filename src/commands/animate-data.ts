@@ -5,16 +5,7 @@ import {
 } from 'discord.js';
 import { MODEL_IDS, MODELS } from '../providers/catalog.js';
 import type { AspectRatio } from '../providers/types.js';
-
-/** `size` choices: the contract's two, then fal's other aspect ratios. */
-export const SIZE_CHOICES = {
-  landscape: '16:9',
-  portrait: '9:16',
-  '4:3': '4:3',
-  '3:4': '3:4',
-  '21:9': '21:9',
-  '9:21': '9:21',
-} as const;
+import { SIZE_CHOICES } from './animate-request.js';
 
 const WAVESPEED_RATIOS: readonly AspectRatio[] = MODELS['wavespeed/ray-2-flash'].aspectRatios;
 

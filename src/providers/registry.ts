@@ -8,8 +8,14 @@ import type { ProviderRequestObserver } from './request.js';
 import type { ProviderId, VideoProvider } from './types.js';
 import { createWaveSpeedProvider } from './wavespeed.js';
 
+/** The settings the providers are built from (the bot's and the terminal runner's both have them). */
+export type ProviderSettings = Pick<
+  Config,
+  'WAVESPEED_API_KEY' | 'WAVESPEED_BASE_URL' | 'FAL_KEY' | 'FAL_QUEUE_URL' | 'FAL_STORAGE_URL'
+>;
+
 export function createProviders(
-  config: Config,
+  config: ProviderSettings,
   http: Http,
   observer?: ProviderRequestObserver,
 ): Map<ModelId, VideoProvider> {
