@@ -1,5 +1,8 @@
 // Threads, end to end with real discord.js against the fake Discord: a forum or media channel
-// gets a post whose starter message is the status card.
+// gets a post whose starter message is the status card; a thread used as the channel gets no
+// thread of its own; without Create Public Threads (or Send Messages in Threads) the channel takes
+// the thread's place without asking Discord first; a thread is named from the prompt within
+// Discord's 100 characters; and reruns, by 🔁 or the Rerun button, land in the original's thread.
 // The DM, the 160006 limit and a thread used as the channel are in placement.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredMessage } from '../fakes/discord/index.js';
@@ -14,6 +17,10 @@ afterEach(async () => {
 
 const isResult = (m: { content: string }) => m.content.includes('your video is ready');
 const isStatus = (m: { content: string }) => m.content.includes('-# status · job ');
+/** What a message allowed to ping, as it was sent. */
+const mentions = (m: StoredMessage | undefined) =>
+  (m?.allowed_mentions ?? {}) as { parse?: string[]; users?: string[] };
+const THREAD_POSTS = /^\/api\/v\d+\/channels\/(\d+)\/(messages\/\d+\/)?threads$/;
 
 /** Every request Discord refused; a bot that knows where it may post makes none. */
 const refused = (w: World) => w.discord.requests.filter((r) => (r.status ?? 200) >= 400);
@@ -131,5 +138,87 @@ describe('a forum or media channel: the job gets a post of its own', () => {
     expect(reply.content).toContain('**Send Messages in Threads**');
     expect(w.wavespeed.submissions).toHaveLength(0);
     expect(await creditsOf(w)).toBe(100);
+  });
+});
+
+describe('no thread where the bot may not make one or post in it', () => {
+  it.each(['CreatePublicThreads', 'SendMessagesInThreads'] as const)(
+    'without %s: status and video in the channel, and Discord is never asked for a thread',
+    async (permission) => {
+      world = await startWorld();
+      const w = world;
+      const channel = w.discord.addChannel({ name: 'no-threads' });
+      w.discord.denyPermissions(channel.id, [permission]);
+      await (await w.animate({ channelId: channel.id })).waitForReply();
+      const result = await w.discord.waitFor(() => w.discord.messagesIn(channel.id).find(isResult), 10_000);
+      expect(result.attachments).toHaveLength(1);
+      expect(w.discord.messagesIn(channel.id).filter(isStatus)).toHaveLength(1);
+      expect(w.discord.threads).toHaveLength(0);
+      expect(w.discord.requests.filter((r) => THREAD_POSTS.test(r.path))).toEqual([]);
+      expect(refused(w)).toEqual([]);
+      expect(await creditsOf(w)).toBe(80);
+    },
+  );
+});
+
+describe('the thread name', () => {
+  it('is the prompt on one line, cut to 100 characters, markdown and mentions kept as text and pinging no one', async () => {
+    world = await startWorld();
+    const w = world;
+    const stranger = w.discord.addUser({ username: 'stranger' });
+    const head = `**Bold** _cat_ <@${stranger.id}> @everyone # big`;
+    const prompt = `${head}\n\n> quoted\t${'ж'.repeat(300)} 🐈 ${'x'.repeat(1500)}`;
+    await (await w.animate({ prompt })).waitForReply();
+    const thread = await w.discord.waitFor(() => w.discord.threads[0]);
+    expect(thread.name.length).toBeLessThanOrEqual(100);
+    expect(thread.name.startsWith(`${head} > quoted жжж`)).toBe(true);
+    expect(thread.name.endsWith('…')).toBe(true);
+    expect(thread.name).not.toMatch(/\s{2}|[\n\t]/);
+
+    const result = await w.discord.waitFor(() => w.discord.messagesIn(thread.id).find(isResult), 10_000);
+    const status = w.discord.messagesIn(w.discord.channelId)[0];
+    expect(status?.allowed_mentions).toEqual({ parse: [] });
+    expect(result.allowed_mentions).toMatchObject({ users: [w.member.id] });
+    expect(mentions(result).parse ?? []).toEqual([]);
+    for (const m of [...w.discord.messagesIn(w.discord.channelId), ...w.discord.messagesIn(thread.id)]) {
+      expect([...m.content].length).toBeLessThanOrEqual(2000);
+    }
+    expect(refused(w)).toEqual([]);
+  });
+});
+
+describe('reruns go into the same thread', () => {
+  it('by the Rerun button and by 🔁: each rerun’s card and video in the original’s thread, no new thread', async () => {
+    world = await startWorld();
+    const w = world;
+    await (await w.animate()).waitForReply();
+    const thread = await w.discord.waitFor(() => w.discord.threads[0]);
+    const result = await w.discord.waitFor(() => w.discord.messagesIn(thread.id).find(isResult), 10_000);
+
+    const presser = w.discord.addUser({ username: 'presser' });
+    const pressed = await w.discord.pressButton({
+      user: presser,
+      customId: button(result, 'rerun'),
+      messageId: result.id,
+      channelId: thread.id,
+    });
+    expect((await pressed.waitForReply(5000)).content).toContain('It will appear in the same thread.');
+    await w.discord.waitFor(() => w.discord.messagesIn(thread.id).filter(isResult).length === 2, 10_000);
+
+    const reactor = w.discord.addUser({ username: 'reactor' });
+    w.discord.react({ user: reactor, channelId: thread.id, messageId: result.id, emoji: '🔁' });
+    await w.discord.waitFor(() => w.discord.messagesIn(thread.id).filter(isResult).length === 3, 10_000);
+
+    const inThread = w.discord.messagesIn(thread.id);
+    expect(inThread.filter(isStatus)).toHaveLength(2);
+    expect(inThread.filter(isResult).map((m) => mentions(m).users)).toEqual([
+      [w.member.id],
+      [presser.id],
+      [reactor.id],
+    ]);
+    // The channel holds only the original's card, the thread's starter.
+    expect(w.discord.messagesIn(w.discord.channelId).map((m) => m.id)).toEqual([thread.id]);
+    expect(w.discord.threads).toHaveLength(1);
+    expect(refused(w)).toEqual([]);
   });
 });
