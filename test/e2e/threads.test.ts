@@ -221,4 +221,39 @@ describe('reruns go into the same thread', () => {
     expect(w.discord.threads).toHaveLength(1);
     expect(refused(w)).toEqual([]);
   });
+  it.each(['deleted', 'locked'] as const)(
+    'a result that fell back to the channel (its thread %s) reruns where it is, by 🔁 and by the button',
+    async (what) => {
+      world = await startWorld();
+      const w = world;
+      w.wavespeed.hold();
+      await (await w.animate()).waitForReply();
+      const thread = await w.discord.waitFor(() => w.discord.threads[0]);
+      await w.discord.waitFor(() => w.wavespeed.submissions.length === 1, 10_000);
+      if (what === 'deleted') w.discord.deleteChannel(thread.id);
+      else w.discord.lockThread(thread.id);
+      w.wavespeed.release();
+      const channel = w.discord.channelId;
+      const result = await w.discord.waitFor(() => w.discord.messagesIn(channel).find(isResult), 15_000);
+
+      w.discord.react({ user: w.member, channelId: channel, messageId: result.id, emoji: '🔁' });
+      const fan = w.discord.addUser({ username: 'fan' });
+      const pressed = await w.discord.pressButton({
+        user: fan,
+        customId: button(result, 'rerun'),
+        messageId: result.id,
+        channelId: channel,
+      });
+      expect((await pressed.waitForReply(5000)).content).toContain('Rerun accepted');
+      // Each rerun's card is in the channel, where the result is, and starts a thread there.
+      const reruns = await w.discord.waitFor(() => {
+        const t = w.discord.threads.filter((x) => x.id !== thread.id);
+        return t.length === 2 && t.every((x) => w.discord.messagesIn(x.id).some(isResult)) && t;
+      }, 15_000);
+      expect(reruns.map((t) => t.parentId)).toEqual([channel, channel]);
+      expect(w.discord.messagesIn(channel).filter(isStatus)).toHaveLength(3);
+      expect(await creditsOf(w)).toBe(60);
+      expect(await creditsOf(w, fan)).toBe(80);
+    },
+  );
 });
