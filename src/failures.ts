@@ -35,6 +35,7 @@ export type Failure =
   | { code: 'image_unreachable' }
   | { code: 'not_an_image' }
   | { code: 'missing_permission'; permission: string }
+  | { code: 'forum_requires_tag' }
   | { code: 'not_in_server' }
   | { code: 'stale_interaction' }
   /** The bot is shutting down: new requests wait for the next start. */
@@ -120,6 +121,8 @@ export function failureMessage(failure: Failure): string {
       return 'That file is not a PNG, JPEG or WebP image.';
     case 'missing_permission':
       return `I am missing the **${failure.permission}** permission in this channel, so I cannot post your video here. Ask a server admin to grant it. ${NOTHING_CHARGED}`;
+    case 'forum_requires_tag':
+      return `This channel requires a tag on every post, and I do not pick tags for a server. Use /animate inside one of its posts, or in another channel. ${NOTHING_CHARGED}`;
     case 'not_in_server':
       return `I can only post videos in servers I have been added to, and in a DM with me. Ask a server admin to add me, or use /animate in a DM with me. ${NOTHING_CHARGED}`;
     case 'stale_interaction':

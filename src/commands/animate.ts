@@ -48,11 +48,14 @@ export const animate = {
         : result.waitsFor === 'your_jobs'
           ? ' It will start when your other jobs finish.'
           : ' It is in line and will start as soon as there is room.';
+    // A forum or media channel takes no messages: the job gets a post of its own there.
+    const threadOnly = interaction.client.channels.cache.get(interaction.channelId)?.isThreadOnly() === true;
+    const where = threadOnly ? 'in a new post in this channel' : 'in this channel';
     // The job is accepted and charged from here on: a failed confirmation is only logged (the
     // generic error reply would wrongly say nothing was charged).
     await interaction
       .editReply({
-        content: `Accepted: ${result.job.price} credits reserved, ${result.balance} left. Progress and the video will appear in this channel.${queued}`,
+        content: `Accepted: ${result.job.price} credits reserved, ${result.balance} left. Progress and the video will appear ${where}.${queued}`,
       })
       .catch((error: unknown) =>
         deps.log.warn(

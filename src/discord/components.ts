@@ -16,6 +16,7 @@ import { failureMessage, type Failure } from '../failures.js';
 import type { JobRecord } from '../store/jobs.js';
 import { editRerunModal } from './card.js';
 import { parseCustomId, type ParsedCustomId } from './custom-ids.js';
+import { rerunPlace } from './rerun-place.js';
 
 type ComponentInteraction = ButtonInteraction | ModalSubmitInteraction;
 
@@ -157,7 +158,7 @@ async function rerun(
           {
             userId: interaction.user.id,
             guildId: original.guildId,
-            channelId: original.discord.threadId ?? original.channelId,
+            channelId: rerunPlace(original, interaction.channelId),
             attachmentSizeLimit: interaction.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT,
           },
           asked,

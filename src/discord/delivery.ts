@@ -1,7 +1,8 @@
-// Delivery over the bot token: the status message and its thread, progress edits, the result
-// post and failure notices. When the thread or channel is gone or closed to the bot, results and
-// notices move on: the channel, then a follow-up on the interaction while its token lives, then a
-// DM. See docs/discord.md for the Discord behaviour this relies on.
+// Delivery over the bot token: the status message and its thread (in a forum or media channel, a
+// post whose starter message is the status), progress edits, the result post and failure notices.
+// When the thread or channel is gone or closed to the bot, results and notices move on: the
+// channel, then a follow-up on the interaction while its token lives, then a DM. See
+// docs/discord.md for the Discord behaviour this relies on.
 import {
   DiscordjsError,
   DiscordjsErrorCodes,
@@ -11,8 +12,9 @@ import {
   type Message,
   type MessageCreateOptions,
   type SendableChannels,
+  type ThreadOnlyChannel,
 } from 'discord.js';
-import type { Delivery } from '../engine/delivery.js';
+import type { Delivery, OpenStatusOptions, StatusPlace } from '../engine/delivery.js';
 import type { Logger } from '../logger.js';
 import { jobFields } from '../logger.js';
 import type { JobRecord } from '../store/jobs.js';
@@ -140,8 +142,52 @@ export function createDelivery(
     );
   }
 
+  /**
+   * The post a status may have started before a restart: one of the bot's active posts in the
+   * forum, started since the job was made, whose starter message has the job's marker. A post
+   * takes no nonce, so this is the only guard against a second post.
+   */
+  async function findStatusPost(forum: ThreadOnlyChannel, job: JobRecord): Promise<string | undefined> {
+    const mine = marker(job.id, 'status');
+    const since = BigInt(snowflakeAt(job.createdAt - STATUS_SEARCH_MARGIN_MS));
+    const posts = forum.threads.cache.filter((t) => t.ownerId === client.user?.id && BigInt(t.id) > since);
+    for (const post of posts.values()) {
+      // A post and its starter message share an id.
+      const starter = await post.messages.fetch(post.id).catch(() => undefined);
+      if (starter?.content.includes(mine)) return post.id;
+    }
+    return undefined;
+  }
+
+  /** A forum or media channel takes no messages: the status card starts a post of its own. */
+  async function openPost(
+    forum: ThreadOnlyChannel,
+    job: JobRecord,
+    opts: OpenStatusOptions,
+  ): Promise<StatusPlace> {
+    let postId: string | undefined;
+    if (opts.mayExist) {
+      postId = await findStatusPost(forum, job).catch((error: unknown) => {
+        log.warn({ err: error, jobId: job.id }, 'could not look for an earlier status post');
+        return undefined;
+      });
+      if (postId) log.info({ jobId: job.id, postId }, 'reusing the earlier status post');
+    }
+    postId ??= (
+      await forum.threads.create({
+        name: threadName(job.request.prompt),
+        autoArchiveDuration: 1440,
+        message: { ...statusMessage(job, {}, Date.now()), allowedMentions: { parse: [] } },
+      })
+    ).id;
+    // The status lives inside the post, so the post is its channel as well as its thread.
+    return { statusChannelId: postId, statusMessageId: postId, threadId: postId };
+  }
+
   return {
     async openStatus(job, opts = {}) {
+      const place = await client.channels.fetch(job.channelId);
+      if (place?.isThreadOnly()) return openPost(place, job, opts);
       const channel = await sendable(job.channelId);
       let message: Message | undefined;
       if (opts.mayExist) {

@@ -4,6 +4,7 @@
 // docs/operations.md, "Invite permissions".
 import {
   ApplicationIntegrationType,
+  ChannelFlags,
   InteractionContextType,
   OAuth2Scopes,
   PermissionFlagsBits,
@@ -100,9 +101,20 @@ export function missingToPost(has: (bit: bigint) => boolean, inThread: boolean):
 }
 
 /**
+ * The same for a forum or media channel, which takes posts, not messages: Send Messages is what
+ * Discord's settings call Create Posts there, and the bot posts inside its post as in a thread.
+ */
+export function missingToPostInForum(has: (bit: bigint) => boolean): string | undefined {
+  if (!has(botPermission('ViewChannel'))) return BOT_PERMISSIONS.ViewChannel.label;
+  if (!has(botPermission('SendMessages'))) return 'Create Posts';
+  if (!has(botPermission('SendMessagesInThreads'))) return BOT_PERMISSIONS.SendMessagesInThreads.label;
+  return undefined;
+}
+
+/**
  * Throws a Refusal when the bot cannot post the status, thread and result here with its token.
  * Attach Files and Create Public Threads are not needed: without them the result goes as its link
- * and the channel takes the thread's place.
+ * and the channel takes the thread's place. In a forum or media channel the status starts a post.
  */
 export function assertCanPost(interaction: ChatInputCommandInteraction): void {
   // A group DM or a DM between members reaches the bot only through a user install.
@@ -114,9 +126,16 @@ export function assertCanPost(interaction: ChatInputCommandInteraction): void {
     interaction.authorizingIntegrationOwners[ApplicationIntegrationType.GuildInstall] !== undefined;
   if (!guildInstalled || !interaction.guild) throw new Refusal({ code: 'not_in_server' });
 
-  const missing = missingToPost(
-    (bit) => interaction.appPermissions.has(bit),
-    interaction.channel?.isThread() === true,
-  );
+  // Typed as text-based, but a forum's interaction names the forum: ask the cache for what it is.
+  const channel = interaction.client.channels.cache.get(interaction.channelId);
+  // A forum or media channel takes posts, not messages: the job gets a post of its own, which
+  // cannot be made where every post needs a tag (the bot does not choose a server's tags).
+  if (channel?.isThreadOnly() && channel.flags.has(ChannelFlags.RequireTag)) {
+    throw new Refusal({ code: 'forum_requires_tag' });
+  }
+  const has = (bit: bigint) => interaction.appPermissions.has(bit);
+  const missing = channel?.isThreadOnly()
+    ? missingToPostInForum(has)
+    : missingToPost(has, channel?.isThread() === true);
   if (missing !== undefined) throw new Refusal({ code: 'missing_permission', permission: missing });
 }

@@ -8,6 +8,7 @@ import { gateRerun, type Reactor } from '../commands/gate.js';
 import type { Logger } from '../logger.js';
 import { failureMessage, type Failure } from '../failures.js';
 import type { GuildSettingsStore } from '../store/guild-settings.js';
+import { rerunPlace } from './rerun-place.js';
 import { resultMarkerJobId } from './text.js';
 
 export const RERUN_EMOJI = '🔁';
@@ -106,7 +107,7 @@ async function rerun(
         {
           userId,
           guildId: original.guildId,
-          channelId: original.discord.threadId ?? original.channelId,
+          channelId: rerunPlace(original, channelId),
           attachmentSizeLimit: original.discord.attachmentSizeLimit,
         },
         original,

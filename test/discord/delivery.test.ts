@@ -1,6 +1,8 @@
 // The Delivery implementation against the fake Discord with the bot's real discord.js client:
 // finding earlier posts after a restart, however busy the channel and however old the post.
+import { Events } from 'discord.js';
 import { describe, expect, it } from 'vitest';
+import { createDiscordClient } from '../../src/discord/client.js';
 import { asBuffer, createDelivery } from '../../src/discord/delivery.js';
 import { createLogger } from '../../src/logger.js';
 import type { JobRecord } from '../../src/store/jobs.js';
@@ -79,6 +81,64 @@ describe('openStatus when the status may already exist', () => {
     const place = await delivery.openStatus(job(), { mayExist: true });
     expect(fake.messagesIn(fake.channelId).at(-1)?.id).toBe(place.statusMessageId);
     expect(fake.threads.map((t) => t.id)).toEqual([place.threadId]);
+  });
+});
+
+describe('openStatus in a forum or media channel', () => {
+  it('starts a post with the status as its starter message; after a restart it finds that post again', async () => {
+    const { fake, client, member, delivery, job } = await setup();
+    const forum = fake.addChannel({ name: 'gallery', type: 15 });
+    await fake.waitFor(() => client.channels.cache.get(forum.id));
+    // Another post of ours, for another job, started first: not the one to reuse.
+    const other = await delivery.openStatus(job({ channelId: forum.id }));
+    const j = job({ channelId: forum.id });
+    const place = await delivery.openStatus(j);
+    expect(place).toEqual({
+      statusChannelId: place.threadId,
+      statusMessageId: place.threadId,
+      threadId: place.threadId,
+    });
+    expect(fake.threads.find((t) => t.id === place.threadId)).toMatchObject({
+      parentId: forum.id,
+      starterMessageId: place.threadId,
+    });
+    chatter(fake, member, place.threadId, 5);
+
+    // A restarted process: a new client, which knows the active posts from GUILD_CREATE only.
+    const restarted = createDiscordClient({ apiUrl: fake.apiBase });
+    try {
+      const ready = new Promise((resolve) => restarted.once(Events.ClientReady, resolve));
+      await restarted.login(fake.botToken);
+      await ready;
+      const again = await createDelivery(restarted, createLogger({ level: 'silent' })).openStatus(j, {
+        mayExist: true,
+      });
+      expect(again).toEqual(place);
+    } finally {
+      await restarted.destroy();
+    }
+    expect(fake.threads.map((t) => t.id)).toEqual([other.threadId, place.threadId]);
+
+    const fresh = await delivery.openStatus(job({ channelId: forum.id }), { mayExist: true });
+    expect(fresh.threadId).not.toBe(place.threadId);
+    expect(fake.threads).toHaveLength(3);
+    expect(fake.rejected).toEqual([]);
+  });
+
+  it('posts results and failure notices into the post, and finds them there', async () => {
+    const { fake, client, delivery, job } = await setup();
+    const forum = fake.addChannel({ name: 'clips', type: 16 });
+    await fake.waitFor(() => client.channels.cache.get(forum.id));
+    let j = job({ channelId: forum.id });
+    const place = await delivery.openStatus(j);
+    j = { ...j, state: 'delivering', discord: { ...j.discord, ...place } };
+    const { messageId } = await delivery.postResult(j, video);
+    expect(fake.messagesIn(place.threadId).map((m) => m.id)).toEqual([place.threadId, messageId]);
+    expect(await delivery.findPost(j, 'result')).toBe(messageId);
+    await delivery.postFailure(j, 'It failed.');
+    expect(await delivery.findPost(j, 'failure')).toBeDefined();
+    // Nothing was ever sent to the media channel itself, which would refuse it (50008).
+    expect(fake.requests.filter((r) => (r.status ?? 200) >= 400)).toEqual([]);
   });
 });
 

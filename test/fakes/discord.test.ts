@@ -196,6 +196,75 @@ describe('fake Discord with a real discord.js client', () => {
     expect(fake.unknownRoutes).toEqual([]);
   });
 
+  it.each([
+    ['forum', 15, ChannelType.GuildForum],
+    ['media', 16, ChannelType.GuildMedia],
+  ] as const)(
+    'a %s channel takes posts, not messages: a post carries its starter message, a tag when required',
+    async (_name, type, clientType) => {
+      const fake = await start();
+      const c = await login(fake);
+      const forum = fake.addChannel({ name: 'gallery', type });
+      const cached = await fake.waitFor(() => c.channels.cache.get(forum.id));
+      expect(cached.type).toBe(clientType);
+      if (!cached.isThreadOnly()) throw new Error('not a thread-only channel');
+      expect(cached.isSendable()).toBe(false);
+      await expect(
+        c.rest.post(`/channels/${forum.id}/messages`, { body: { content: 'x' } }),
+      ).rejects.toMatchObject({ status: 400, code: 50008 });
+      // A post needs its starter message (the spec's CreateForumThreadRequest requires `message`).
+      await expect(
+        c.rest.post(`/channels/${forum.id}/threads`, { body: { name: 'no message' } }),
+      ).rejects.toMatchObject({ status: 400, code: 50035 });
+
+      const video = Buffer.from('\x00\x00\x00\x18ftypmp42 fake video bytes');
+      const post = await cached.threads.create({
+        name: 'a post',
+        message: { content: 'the starter', files: [{ attachment: video, name: 'v.mp4' }] },
+      });
+      expect(post.parentId).toBe(forum.id);
+      expect(post.type).toBe(ChannelType.PublicThread);
+      expect(fake.threads.at(-1)).toMatchObject({
+        id: post.id,
+        parentId: forum.id,
+        starterMessageId: post.id,
+      });
+      const starter = fake.messagesIn(post.id)[0];
+      expect(starter).toMatchObject({ id: post.id, content: 'the starter' });
+      expect(starter?.attachments[0]?.bytes.equals(video)).toBe(true);
+      expect((await post.messages.fetch(post.id)).content).toBe('the starter');
+      await post.send('inside the post');
+      expect(fake.messagesIn(post.id).map((m) => m.content)).toEqual(['the starter', 'inside the post']);
+      await expect(
+        c.rest.post(`/channels/${forum.id}/messages/${post.id}/threads`, { body: { name: 'x' } }),
+      ).rejects.toMatchObject({ status: 400, code: 50024 });
+
+      const tagged = fake.addChannel({ name: 'tagged', type, requireTag: true });
+      const withTags = await fake.waitFor(() => c.channels.cache.get(tagged.id));
+      if (!withTags.isThreadOnly()) throw new Error('not a thread-only channel');
+      expect(withTags.flags.has('RequireTag')).toBe(true);
+      await expect(
+        withTags.threads.create({ name: 'untagged', message: { content: 'x' } }),
+      ).rejects.toMatchObject({ status: 400, code: 40067 });
+      const tag = withTags.availableTags[0]?.id ?? '';
+      const ok = await withTags.threads.create({
+        name: 'tagged',
+        message: { content: 'x' },
+        appliedTags: [tag],
+      });
+      expect(ok.appliedTags).toEqual([tag]);
+
+      // Create Posts is Send Messages in a forum; Create Public Threads does not matter there.
+      fake.denyPermissions(forum.id, ['CreatePublicThreads']);
+      await cached.threads.create({ name: 'still fine', message: { content: 'x' } });
+      fake.denyPermissions(forum.id, ['SendMessages']);
+      await expect(
+        cached.threads.create({ name: 'refused', message: { content: 'x' } }),
+      ).rejects.toMatchObject({ status: 403, code: 50013 });
+      expect(fake.unknownRoutes).toEqual([]);
+    },
+  );
+
   it('delivers a reaction on an uncached message as a partial reaction, and drops it without the intent', async () => {
     const fake = await start();
     const user = fake.addUser({ username: 'bob' });

@@ -20,15 +20,47 @@ export const ChannelType = {
   PublicThread: 11,
   PrivateThread: 12,
   Forum: 15,
+  Media: 16,
 } as const;
 
+/** Channel flags the fake acts on. */
+export const ChannelFlag = { RequireTag: 1 << 4 } as const;
+
 export const isThread = (c: FakeChannel): boolean => c.type === 10 || c.type === 11 || c.type === 12;
+
+/** Forum and media channels hold only posts (threads): no messages of their own. */
+export const isThreadOnly = (c: FakeChannel): boolean =>
+  c.type === ChannelType.Forum || c.type === ChannelType.Media;
+
+/** What Discord adds to a forum or media channel object (a forum also has its layout). */
+function threadOnlyFields(type: number, requiredTagId: string | undefined): Partial<FakeChannel> {
+  return {
+    // A forum that requires a tag has one to choose from.
+    available_tags:
+      requiredTagId === undefined
+        ? []
+        : [{ id: requiredTagId, name: 'showcase', moderated: false, emoji_id: null, emoji_name: null }],
+    default_reaction_emoji: null,
+    default_thread_rate_limit_per_user: 0,
+    default_sort_order: null,
+    ...(type === ChannelType.Forum ? { default_forum_layout: 0 } : {}),
+  };
+}
 
 export function guildChannel(
   id: string,
   guildId: string,
-  opts: { name: string; type: number; position: number; allowThreads: boolean },
+  opts: {
+    name: string;
+    type: number;
+    position: number;
+    allowThreads: boolean;
+    /** Forum and media channels only: every post must carry a tag (REQUIRE_TAG); this one is offered. */
+    requiredTagId?: string;
+  },
 ): FakeChannel {
+  const threadOnly = opts.type === ChannelType.Forum || opts.type === ChannelType.Media;
+  const requiredTagId = threadOnly ? opts.requiredTagId : undefined;
   return {
     id,
     type: opts.type,
@@ -43,9 +75,9 @@ export function guildChannel(
     rate_limit_per_user: 0,
     nsfw: false,
     last_message_id: null,
-    flags: 0,
+    flags: requiredTagId === undefined ? 0 : ChannelFlag.RequireTag,
     default_auto_archive_duration: 1440,
-    ...(opts.type === ChannelType.Forum ? { available_tags: [] } : {}),
+    ...(threadOnly ? threadOnlyFields(opts.type, requiredTagId) : {}),
   };
 }
 

@@ -140,7 +140,13 @@ export class FakeDiscord {
     return user;
   }
 
-  addChannel(opts: { name?: string; type?: number; allowThreads?: boolean } = {}): FakeChannel {
+  /**
+   * A text (0), announcement (5), forum (15) or media (16) channel. `requireTag` (forum and media)
+   * sets REQUIRE_TAG: a post without `applied_tags` is refused with 40067.
+   */
+  addChannel(
+    opts: { name?: string; type?: number; allowThreads?: boolean; requireTag?: boolean } = {},
+  ): FakeChannel {
     const channel = this.world.addChannel(opts);
     if (this.gatewayReady) this.world.dispatch('CHANNEL_CREATE', channel);
     return channel;

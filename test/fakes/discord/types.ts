@@ -71,6 +71,12 @@ export interface FakeChannel {
   thread_metadata?: ThreadMetadata;
   member?: { id: string; user_id: string; join_timestamp: string; flags: number };
   available_tags?: unknown[];
+  /** The tags on a forum or media post. */
+  applied_tags?: string[];
+  default_reaction_emoji?: null;
+  default_thread_rate_limit_per_user?: number;
+  default_sort_order?: number | null;
+  default_forum_layout?: number;
 }
 
 export interface FakeAttachment {

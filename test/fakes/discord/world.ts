@@ -128,17 +128,27 @@ export class World implements GatewayHost {
     return user;
   }
 
-  addChannel(opts: { name?: string; type?: number; allowThreads?: boolean }): FakeChannel {
+  addChannel(opts: {
+    name?: string;
+    type?: number;
+    allowThreads?: boolean;
+    requireTag?: boolean;
+  }): FakeChannel {
     const type = opts.type ?? ChannelType.Text;
-    if (type !== ChannelType.Text && type !== ChannelType.Announcement && type !== ChannelType.Forum) {
-      throw new Error(`addChannel supports types 0, 5 and 15, not ${type}`);
-    }
+    const supported: number[] = [
+      ChannelType.Text,
+      ChannelType.Announcement,
+      ChannelType.Forum,
+      ChannelType.Media,
+    ];
+    if (!supported.includes(type)) throw new Error(`addChannel supports types 0, 5, 15 and 16, not ${type}`);
     const position = [...this.channels.values()].filter((c) => c.guild_id !== undefined).length;
     const channel = guildChannel(this.nextId(), this.guildId, {
       name: opts.name ?? `channel-${position}`,
       type,
       position,
       allowThreads: opts.allowThreads ?? true,
+      ...(opts.requireTag === true ? { requiredTagId: this.nextId() } : {}),
     });
     this.channels.set(channel.id, channel);
     if (opts.allowThreads === false) this.noThreads.add(channel.id);

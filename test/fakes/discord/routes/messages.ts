@@ -1,6 +1,6 @@
 // Channel message routes with the bot token: send (JSON or multipart, nonce dedupe), list, fetch,
 // edit and delete; every change is dispatched like Discord does (MESSAGE_CREATE/UPDATE/DELETE).
-import { ChannelType } from '../guild.js';
+import { isThreadOnly } from '../guild.js';
 import { ApiError, bodyObject, noContent, ok } from '../http.js';
 import {
   applyEdit,
@@ -22,8 +22,8 @@ const MESSAGES = /^\/channels\/(\d+)\/messages$/;
 const MESSAGE = /^\/channels\/(\d+)\/messages\/(\d+)$/;
 
 function assertCanSend(world: World, channel: FakeChannel, withFiles: boolean): void {
-  if (channel.type === ChannelType.Forum)
-    throw new ApiError(400, 50008, 'Cannot send messages in a non-text channel');
+  // A forum or media channel holds posts only: a post is made with POST /channels/{id}/threads.
+  if (isThreadOnly(channel)) throw new ApiError(400, 50008, 'Cannot send messages in a non-text channel');
   assertMaySend(world, channel, withFiles);
   const recipient = channel.recipients?.[0];
   if (recipient !== undefined && world.blockedDms.has(recipient.id)) {

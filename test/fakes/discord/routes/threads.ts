@@ -1,6 +1,7 @@
 // Thread routes: start a thread from a message (thread id = message id, one per message) or
-// without one (forum posts carry their starter message); THREAD_CREATE is dispatched either way.
-import { ChannelType, isThread, threadChannel } from '../guild.js';
+// without one; in a forum or media channel that route makes a post, which carries its starter
+// message (same id as the post). THREAD_CREATE is dispatched either way.
+import { ChannelFlag, ChannelType, isThread, isThreadOnly, threadChannel } from '../guild.js';
 import { ApiError, bodyObject, isRecord, ok } from '../http.js';
 import { buildMessage, SENDABLE_FLAGS, storeMessage, toApiMessage } from '../messages.js';
 import { botPermissions, Permission } from '../permissions.js';
@@ -9,13 +10,29 @@ import type { FakeChannel } from '../types.js';
 import { formError } from '../validation.js';
 import type { World } from '../world.js';
 
+const missingPermissions = (): ApiError => new ApiError(403, 50013, 'Missing Permissions');
+
+/** A thread in a text or announcement channel: Create Public Threads (the fake's threads are public). */
 function assertThreadable(world: World, channel: FakeChannel): void {
   if (channel.type === ChannelType.DM || isThread(channel)) {
     throw new ApiError(400, 50024, 'Cannot execute action on this channel type');
   }
-  if (world.noThreads.has(channel.id)) throw new ApiError(403, 50013, 'Missing Permissions');
-  if ((botPermissions(world, channel) & Permission.CreatePublicThreads) === 0n) {
-    throw new ApiError(403, 50013, 'Missing Permissions');
+  if (world.noThreads.has(channel.id)) throw missingPermissions();
+  if ((botPermissions(world, channel) & Permission.CreatePublicThreads) === 0n) throw missingPermissions();
+}
+
+/**
+ * A post in a forum or media channel: Send Messages (shown there as Create Posts), Attach Files
+ * for files on the starter message, and a tag when the channel requires one.
+ */
+function assertMayPost(world: World, forum: FakeChannel, json: Record<string, unknown>, files: number): void {
+  const has = botPermissions(world, forum);
+  if ((has & Permission.ViewChannel) === 0n) throw new ApiError(403, 50001, 'Missing Access');
+  if ((has & Permission.SendMessages) === 0n) throw missingPermissions();
+  if (files > 0 && (has & Permission.AttachFiles) === 0n) throw missingPermissions();
+  const tags = Array.isArray(json.applied_tags) ? json.applied_tags : [];
+  if ((forum.flags & ChannelFlag.RequireTag) !== 0 && tags.length === 0) {
+    throw new ApiError(400, 40067, 'A tag is required to create a forum post in this channel');
   }
 }
 
@@ -27,6 +44,8 @@ interface ThreadSpec {
   starterMessageId: string | null;
   /** Who started it; the bot unless a test says otherwise. */
   ownerId?: string;
+  /** A forum or media post's tags. */
+  appliedTags?: string[];
 }
 
 export function createThread(world: World, parent: FakeChannel, spec: ThreadSpec): FakeChannel {
@@ -36,6 +55,7 @@ export function createThread(world: World, parent: FakeChannel, spec: ThreadSpec
     ownerId: spec.ownerId ?? world.botUser.id,
     autoArchive: spec.autoArchive,
   });
+  if (spec.appliedTags !== undefined) channel.applied_tags = spec.appliedTags;
   world.channels.set(channel.id, channel);
   world.threads.push({
     id: channel.id,
@@ -59,8 +79,7 @@ function readSpec(body: Record<string, unknown>): { name: string; autoArchive: n
 export const threadRoutes: Route[] = [
   route('POST', /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/, 'bot', ({ world, params, body }) => {
     const parent = world.channel(params[0] ?? '');
-    if (parent.type === ChannelType.Forum)
-      throw new ApiError(400, 50024, 'Cannot execute action on this channel type');
+    if (isThreadOnly(parent)) throw new ApiError(400, 50024, 'Cannot execute action on this channel type');
     assertThreadable(world, parent);
     const message = world.message(parent.id, params[1] ?? '');
     const spec = readSpec(bodyObject(body));
@@ -80,10 +99,10 @@ export const threadRoutes: Route[] = [
   }),
   route('POST', /^\/channels\/(\d+)\/threads$/, 'bot', ({ world, params, body }) => {
     const parent = world.channel(params[0] ?? '');
-    assertThreadable(world, parent);
     const json = bodyObject(body);
     const spec = readSpec(json);
-    if (parent.type !== ChannelType.Forum) {
+    if (!isThreadOnly(parent)) {
+      assertThreadable(world, parent);
       const announcement = parent.type === ChannelType.Announcement;
       const requested = typeof json.type === 'number' ? json.type : ChannelType.PrivateThread;
       const type = announcement ? ChannelType.AnnouncementThread : requested;
@@ -95,8 +114,9 @@ export const threadRoutes: Route[] = [
         201,
       );
     }
-    // A forum post: the thread and its starter message share an id.
+    // A forum or media post: the thread and its starter message share an id.
     if (!isRecord(json.message)) throw formError(['message'], 'BASE_TYPE_REQUIRED', 'This field is required');
+    assertMayPost(world, parent, json, body.files.length);
     const id = world.nextId();
     const draft = threadChannel(id, parent, {
       name: spec.name,
@@ -120,6 +140,7 @@ export const threadRoutes: Route[] = [
       id,
       type: ChannelType.PublicThread,
       starterMessageId: id,
+      appliedTags: Array.isArray(json.applied_tags) ? json.applied_tags.map(String) : [],
     });
     storeMessage(world, starter);
     return ok({ ...thread, message: toApiMessage(world, starter) }, 201);
