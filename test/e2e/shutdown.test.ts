@@ -36,17 +36,21 @@ function holdSubmit(w: ChildWorld): { reached: Promise<void>; release: () => voi
   return { reached: reachedP, release };
 }
 
+/** A running bot with one job whose submit the fake has taken but not yet answered. */
+async function jobMidSubmit() {
+  world = await startChildWorld();
+  const w = world;
+  await w.start();
+  const before = await w.credits();
+  const submit = holdSubmit(w);
+  await (await w.animate()).waitForReply(10_000);
+  await submit.reached; // the job's submit is in flight: a step the engine waits for
+  return { w, before, submit };
+}
+
 describe('SIGTERM mid-job', () => {
   it('tells a new command the bot is restarting, exits 0 within 10 s, and delivers the job once after the restart', async () => {
-    world = await startChildWorld();
-    const w = world;
-    await w.start();
-    const before = await w.credits();
-
-    const submit = holdSubmit(w);
-    await (await w.animate()).waitForReply(10_000);
-    await submit.reached; // the job's submit is in flight: a step the engine waits for
-
+    const { w, before, submit } = await jobMidSubmit();
     const signalledAt = Date.now();
     const exited = w.stop();
     await w.waitFor(() => w.logs().some((l) => l.msg === 'shutting down'));
@@ -79,15 +83,7 @@ describe('SIGTERM mid-job', () => {
   }, 60_000);
 
   it('exits 0 by 10 s even when a submit never answers, and the job ends exactly once after the restart', async () => {
-    world = await startChildWorld();
-    const w = world;
-    await w.start();
-    const before = await w.credits();
-
-    const submit = holdSubmit(w);
-    await (await w.animate()).waitForReply(10_000);
-    await submit.reached;
-
+    const { w, before, submit } = await jobMidSubmit();
     const signalledAt = Date.now();
     expect(await w.stop()).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(10_500);

@@ -42,6 +42,21 @@ function npmStart(cwd: string, env: NodeJS.ProcessEnv, script = 'start'): Run {
 
 const dirs: string[] = [];
 
+/** `npm start` in a fresh project copy, against the fake Discord, with these settings. */
+function startIn(env: Record<string, string>): Run {
+  const dir = projectCopy('start');
+  dirs.push(dir);
+  return npmStart(dir, cleanEnv(env));
+}
+
+/** The bot's JSON log lines (stdout), parsed. */
+function logLines(run: Run): { level: number; msg: string }[] {
+  return run.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { level: number; msg: string });
+}
+
 /** `npm start` in a fresh project copy against a fake Discord, once the bot says it is ready. */
 async function runningBot(): Promise<Run> {
   discord = await startFakeDiscord();
@@ -102,11 +117,7 @@ describe('npm start', () => {
     expect(line.msg).toMatch(/^logged in as \S+, 1 server, store sqlite .*animate\.sqlite$/);
     expect(line.servers).toBe(1);
     // The fal models have no key: one warning line each, naming the setting.
-    const warnings = run.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { level: number; msg: string })
-      .filter((l) => l.level === 40);
+    const warnings = logLines(run).filter((l) => l.level === 40);
     expect(warnings.map((l) => l.msg)).toEqual(['model fal/ray-2-flash is off: FAL_KEY is not set']);
     expect(run.stdout).not.toContain(discord.botToken);
 
@@ -118,48 +129,35 @@ describe('npm start', () => {
 
   it('refuses to start with no provider key: one line, no log lines, exit 1', async () => {
     discord = await startFakeDiscord();
-    const dir = projectCopy('start');
-    dirs.push(dir);
-    const run = npmStart(
-      dir,
-      cleanEnv({
-        DISCORD_TOKEN: discord.botToken,
-        DISCORD_CLIENT_ID: discord.applicationId,
-        DISCORD_API_URL: discord.apiBase,
-      }),
-    );
+    const run = startIn({
+      DISCORD_TOKEN: discord.botToken,
+      DISCORD_CLIENT_ID: discord.applicationId,
+      DISCORD_API_URL: discord.apiBase,
+    });
     expect(await run.exit).toBe(1);
     await run.closed;
     const ours = run.stderr.split('\n').filter((l) => l.startsWith('animate:'));
     expect(ours).toEqual([
       'animate: could not start: no provider key is set: set WAVESPEED_API_KEY (WaveSpeed) or FAL_KEY (fal.ai)',
     ]);
-    expect(run.stdout.split('\n').filter((l) => l.startsWith('{'))).toEqual([]);
+    expect(logLines(run)).toEqual([]);
     expect(discord.gatewayReady).toBe(false);
   }, 30_000);
 
   it('a bad token fails the start with one line and no log lines after it', async () => {
     discord = await startFakeDiscord();
-    const dir = projectCopy('start');
-    dirs.push(dir);
-    const run = npmStart(
-      dir,
-      cleanEnv({
-        DISCORD_TOKEN: 'not-the-token',
-        DISCORD_CLIENT_ID: discord.applicationId,
-        DISCORD_API_URL: discord.apiBase,
-        FAL_KEY: 'fal-key',
-      }),
-    );
+    const run = startIn({
+      DISCORD_TOKEN: 'not-the-token',
+      DISCORD_CLIENT_ID: discord.applicationId,
+      DISCORD_API_URL: discord.apiBase,
+      FAL_KEY: 'fal-key',
+    });
     expect(await run.exit).toBe(1);
     await run.closed;
     expect(run.stderr.split('\n').filter((l) => l.startsWith('animate:'))).toEqual([
       expect.stringMatching(/^animate: could not start: /),
     ]);
-    const lines = run.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const lines = logLines(run).map((l) => l.msg);
     // Only the warnings about the models without a key; nothing about stopping what never ran.
     expect(lines).toEqual([
       'model wavespeed/ray-2-flash is off: WAVESPEED_API_KEY is not set',
