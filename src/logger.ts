@@ -49,12 +49,14 @@ export function createLogger(opts: {
   /** Values that must never be printed (the bot token, API keys). */
   secrets?: readonly string[];
   destination?: DestinationStream;
+  /** Fields on every line besides `app` (a shard process names its shard). */
+  base?: Record<string, unknown>;
 }): Logger {
   const secrets = opts.secrets ?? [];
   return pino(
     {
       level: opts.level,
-      base: { app: 'animate' },
+      base: { app: 'animate', ...opts.base },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: serializeError, error: serializeError },
       // The last word on every line, whatever field or error message carried it: a secret or a

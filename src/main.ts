@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDelivery } from './discord/delivery.js';
 import { createDiscordClient } from './discord/client.js';
 import { createFollowUps } from './discord/followups.js';
+import { clientShards, ownsGuild } from './discord/shards.js';
 import { routeInteractions } from './discord/interactions.js';
 import { routeReactions } from './discord/reactions.js';
 import { systemClock, type Clock } from './engine/clock.js';
@@ -41,10 +42,14 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const secrets = [config.DISCORD_TOKEN, config.WAVESPEED_API_KEY, config.FAL_KEY].filter(
     (s): s is string => !!s,
   );
+  // The client first, for one fact: a process a sharding manager started knows its shard from
+  // the start, and every line it logs names it (docs/sharding.md).
+  const client = createDiscordClient({ apiUrl: config.DISCORD_API_URL });
   const log = createLogger({
     level: config.LOG_LEVEL,
     secrets,
     ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+    ...(client.shard ? { base: { shard: shardField(clientShards(client).ids) } } : {}),
   });
   const store = await openStore(config.STORE_URL, (error) => log.error({ err: error }, 'store error'));
   const http = createHttp();
@@ -53,7 +58,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const economy = store.economy({ startingCredits: config.STARTING_CREDITS, now: () => clock.now() });
   const settings = createGuildSettingsStore(store.keyv);
   const jobs = createJobStore(store.keyv);
-  const client = createDiscordClient({ apiUrl: config.DISCORD_API_URL });
+  const ownsJobsOf = ownsGuild(client);
   const followUps = createFollowUps();
   const delivery = createDelivery(client, log, followUps);
   const engine = createEngine({
@@ -76,6 +81,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     policy: policyFrom(settings),
     jobs,
     sharedSlots: store.slots,
+    owns: (job) => ownsJobsOf(job.guildId),
     providers,
     http,
     delivery,
@@ -116,7 +122,17 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     const ready = once(client, Events.ClientReady);
     await client.login(config.DISCORD_TOKEN);
     await ready;
-    log.info({ user: client.user?.tag, store: store.location, models: [...providers.keys()] }, 'bot ready');
+    const shards = clientShards(client);
+    log.info(
+      {
+        user: client.user?.tag,
+        store: store.location,
+        models: [...providers.keys()],
+        pid: process.pid,
+        ...(shards.count > 1 ? { shards: shards.ids, shardCount: shards.count } : {}),
+      },
+      'bot ready',
+    );
     await engine.resume();
   } catch (error) {
     await stop().catch(() => undefined);
@@ -124,6 +140,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   }
   return { client, engine, log, stop };
 }
+
+/** One shard (as a sharding manager starts them) as its number, several as a list. */
+const shardField = (ids: number[]): number | number[] => (ids.length === 1 ? (ids[0] ?? 0) : ids);
 
 /** What a server's /animate-admin settings mean for the engine; a DM has no server rules. */
 function policyFrom(settings: GuildSettingsStore): (guildId: string | null) => Promise<Policy> {
