@@ -80,7 +80,7 @@ export interface EngineDeps {
    * Whether this process runs a job found open at start: a shard resumes only the jobs of its
    * own guilds, and leaves the others to theirs (docs/sharding.md). Absent = every job.
    */
-  owns?(job: JobRecord): boolean;
+  owns?: (job: JobRecord) => boolean;
   providers: ReadonlyMap<ModelId, VideoProvider>;
   http: Http;
   delivery: Delivery;
