@@ -57,7 +57,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const clock = opts.clock ?? systemClock;
   const economy = store.economy({ startingCredits: config.STARTING_CREDITS, now: () => clock.now() });
   const settings = createGuildSettingsStore(store.keyv);
-  const jobs = createJobStore(store.keyv);
+  const jobs = createJobStore(store.keyv, store.openIndex);
   const ownsJobsOf = ownsGuild(client);
   const followUps = createFollowUps();
   const delivery = createDelivery(client, log, followUps);
