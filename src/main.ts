@@ -25,6 +25,7 @@ import { createProviders } from './providers/registry.js';
 import { createJobStore } from './store/jobs.js';
 import { openStore } from './store/keyv.js';
 import { createGuildSettingsStore, type GuildSettingsStore } from './store/guild-settings.js';
+import { watchParent } from './parent.js';
 
 export interface Bot {
   client: Client;
@@ -43,13 +44,13 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     (s): s is string => !!s,
   );
   // The client first, for one fact: a process a sharding manager started knows its shard from
-  // the start, and every line it logs names it (docs/sharding.md).
+  // the start, and every line it logs names it and the process (docs/sharding.md).
   const client = createDiscordClient({ apiUrl: config.DISCORD_API_URL });
   const log = createLogger({
     level: config.LOG_LEVEL,
     secrets,
     ...(opts.logDestination ? { destination: opts.logDestination } : {}),
-    ...(client.shard ? { base: { shard: shardField(clientShards(client).ids) } } : {}),
+    ...(client.shard ? { base: { shard: shardField(clientShards(client).ids), pid: process.pid } } : {}),
   });
   const store = await openStore(config.STORE_URL, (error) => log.error({ err: error }, 'store error'));
   const http = createHttp();
@@ -128,7 +129,6 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
         user: client.user?.tag,
         store: store.location,
         models: [...providers.keys()],
-        pid: process.pid,
         ...(shards.count > 1 ? { shards: shards.ids, shardCount: shards.count } : {}),
       },
       'bot ready',
@@ -212,22 +212,6 @@ async function run(): Promise<void> {
     stoppingSince = undefined;
     shutdown('SIGTERM');
   }
-}
-
-/**
- * When whatever started us dies without passing a signal on (npm killed with SIGKILL, a crashed
- * supervisor), we would keep running unseen beside a restarted copy: stop when the parent goes.
- */
-function watchParent(onGone: () => void): void {
-  const parent = process.ppid;
-  if (parent <= 1) return;
-  const timer = setInterval(() => {
-    if (process.ppid !== parent) {
-      clearInterval(timer);
-      onGone();
-    }
-  }, 500);
-  timer.unref();
 }
 
 // Node resolves symlinks in module URLs, so compare real paths (deploys often symlink releases).
