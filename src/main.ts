@@ -45,7 +45,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   );
   // The client first, for one fact: a process a sharding manager started knows its shard from
   // the start, and every line it logs names it and the process (docs/sharding.md).
-  const client = createDiscordClient({ apiUrl: config.DISCORD_API_URL });
+  const client = createDiscordClient({ apiUrl: config.DISCORD_API_URL, shardCount: config.SHARD_COUNT });
   const log = createLogger({
     level: config.LOG_LEVEL,
     secrets,

@@ -1,7 +1,11 @@
 // shardOf is Discord's rule for which shard hears a guild: `(guild_id >> 22) % shard_count`,
-// DMs on shard 0. The bot's ownership of jobs (docs/sharding.md) rests on it.
+// DMs on shard 0. The bot's ownership of jobs (docs/sharding.md) rests on it, and on the client
+// knowing its shards, whatever SHARD_COUNT holds.
+import { Events, type Client } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import { shardOf } from '../../src/discord/shards.js';
+import { createDiscordClient } from '../../src/discord/client.js';
+import { clientShards, ownsGuild, shardOf } from '../../src/discord/shards.js';
+import { startFakeDiscord } from '../fakes/discord/index.js';
 
 /** A guild id whose timestamp part is `ms` (the low 22 bits are worker, process and counter). */
 const guildAt = (ms: bigint, low = 0n): string => ((ms << 22n) | low).toString();
@@ -32,5 +36,35 @@ describe('shardOf', () => {
   it('puts DMs (no guild) on shard 0', () => {
     expect(shardOf(null, 1)).toBe(0);
     expect(shardOf(null, 8)).toBe(0);
+  });
+});
+
+describe('createDiscordClient and SHARD_COUNT', () => {
+  it('starts with SHARD_COUNT=auto in the environment (discord.js reads that variable too) and takes Discord’s count', async () => {
+    const fake = await startFakeDiscord();
+    const before = process.env.SHARD_COUNT;
+    process.env.SHARD_COUNT = 'auto';
+    let client: Client | undefined;
+    try {
+      client = createDiscordClient({ apiUrl: fake.apiBase, shardCount: 'auto' });
+      const ready = new Promise((resolve) => client?.once(Events.ClientReady, resolve));
+      await client.login(fake.botToken);
+      await ready;
+      expect(clientShards(client)).toEqual({ ids: [0], count: 1 });
+      expect(ownsGuild(client)(guildAt(1001n))).toBe(true);
+    } finally {
+      if (before === undefined) delete process.env.SHARD_COUNT;
+      else process.env.SHARD_COUNT = before;
+      await client?.destroy();
+      await fake.close();
+    }
+  });
+
+  it('a shard of two owns its guilds and, for shard 0, the DMs', () => {
+    const client = createDiscordClient({ apiUrl: 'http://127.0.0.1:1/api', shardCount: 2 });
+    client.options.shards = [1];
+    expect([guildAt(1000n), guildAt(1001n), null].map(ownsGuild(client))).toEqual([false, true, false]);
+    client.options.shards = [0];
+    expect([guildAt(1000n), guildAt(1001n), null].map(ownsGuild(client))).toEqual([true, false, true]);
   });
 });
