@@ -75,7 +75,8 @@ export interface ChildWorld {
   waitFor<T>(fn: () => T | undefined | false, timeoutMs?: number): Promise<T>;
 }
 
-function parseLines(text: string, run: number): LogLine[] {
+/** The JSON lines of a run's output (anything else, like npm's banner, is skipped). */
+export function parseLines(text: string, run: number): LogLine[] {
   const out: LogLine[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;
