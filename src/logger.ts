@@ -52,12 +52,14 @@ export function createLogger(opts: {
   destination?: DestinationStream;
   /** LOG_PRETTY: coloured lines for a person at a terminal instead of JSON (pino-pretty). */
   pretty?: boolean;
+  /** Fields on every line besides `app` (a shard process names its shard). */
+  base?: Record<string, unknown>;
 }): Logger {
   const secrets = opts.secrets ?? [];
   return pino(
     {
       level: opts.level,
-      base: { app: 'animate' },
+      base: { app: 'animate', ...opts.base },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: serializeError, error: serializeError },
       // The last word on every line, whatever field or error message carried it: a secret or a

@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDelivery } from './discord/delivery.js';
 import { createDiscordClient } from './discord/client.js';
 import { createFollowUps } from './discord/followups.js';
+import { clientShards, ownsGuild } from './discord/shards.js';
 import { routeInteractions } from './discord/interactions.js';
 import { routeReactions } from './discord/reactions.js';
 import { systemClock, type Clock } from './engine/clock.js';
@@ -27,6 +28,7 @@ import { availability, createProviders } from './providers/registry.js';
 import { createJobStore } from './store/jobs.js';
 import { openStore } from './store/keyv.js';
 import { createGuildSettingsStore, type GuildSettingsStore } from './store/guild-settings.js';
+import { watchParent } from './parent.js';
 
 export interface Bot {
   client: Client;
@@ -59,11 +61,15 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const secrets = [config.DISCORD_TOKEN, config.WAVESPEED_API_KEY, config.FAL_KEY].filter(
     (s): s is string => !!s,
   );
+  // The client first, for one fact: a process a sharding manager started knows its shard from
+  // the start, and every line it logs names it and the process (docs/sharding.md).
+  const client = createDiscordClient({ apiUrl: config.DISCORD_API_URL, shardCount: config.SHARD_COUNT });
   const log = createLogger({
     level: config.LOG_LEVEL,
     pretty: config.LOG_PRETTY,
     secrets,
     ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+    ...(client.shard ? { base: { shard: shardField(clientShards(client).ids), pid: process.pid } } : {}),
   });
   for (const { model, setting } of models.off) {
     log.warn({ model, setting }, `model ${model} is off: ${setting} is not set`);
@@ -76,8 +82,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const clock = opts.clock ?? systemClock;
   const economy = store.economy({ startingCredits: config.STARTING_CREDITS, now: () => clock.now() });
   const settings = createGuildSettingsStore(store.keyv);
-  const jobs = createJobStore(store.keyv);
-  const client = createDiscordClient({ apiUrl: config.DISCORD_API_URL });
+  const jobs = createJobStore(store.keyv, store.openIndex);
+  const ownsJobsOf = ownsGuild(client);
   const followUps = createFollowUps();
   const delivery = createDelivery(client, log, followUps);
   const engine = createEngine({
@@ -87,6 +93,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     policy: policyFrom(settings),
     jobs,
     sharedSlots: store.slots,
+    owns: (job) => ownsJobsOf(job.guildId),
     providers,
     http,
     delivery,
@@ -158,8 +165,16 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     started = true;
     const user = client.user?.tag ?? 'an unknown user';
     const servers = client.guilds.cache.size;
+    const shards = clientShards(client);
     log.info(
-      { user, servers, store: store.location, models: models.on, defaultModel },
+      {
+        user,
+        servers,
+        store: store.location,
+        models: models.on,
+        defaultModel,
+        ...(shards.count > 1 ? { shards: shards.ids, shardCount: shards.count } : {}),
+      },
       `logged in as ${user}, ${servers} ${servers === 1 ? 'server' : 'servers'}, store ${store.location}`,
     );
     await engine.resume();
@@ -169,6 +184,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   }
   return { client, engine, log, stop, ...(ops ? { metricsUrl: ops.url } : {}) };
 }
+
+/** One shard (as a sharding manager starts them) as its number, several as a list. */
+const shardField = (ids: number[]): number | number[] => (ids.length === 1 ? (ids[0] ?? 0) : ids);
 
 /** What a server's /animate-admin settings mean for the engine; a DM has no server rules. */
 function policyFrom(settings: GuildSettingsStore): (guildId: string | null) => Promise<Policy> {
@@ -238,22 +256,6 @@ async function run(): Promise<void> {
     stoppingSince = undefined;
     shutdown('SIGTERM');
   }
-}
-
-/**
- * When whatever started us dies without passing a signal on (npm killed with SIGKILL, a crashed
- * supervisor), we would keep running unseen beside a restarted copy: stop when the parent goes.
- */
-function watchParent(onGone: () => void): void {
-  const parent = process.ppid;
-  if (parent <= 1) return;
-  const timer = setInterval(() => {
-    if (process.ppid !== parent) {
-      clearInterval(timer);
-      onGone();
-    }
-  }, 500);
-  timer.unref();
 }
 
 // Node resolves symlinks in module URLs, so compare real paths (deploys often symlink releases).

@@ -286,6 +286,45 @@ describe('loadSettings', () => {
   });
 });
 
+describe('sharding settings', () => {
+  it('defaults to SHARD_COUNT=auto and every shard', () => {
+    const config = loadConfig({ ...REQUIRED });
+    expect(config.SHARD_COUNT).toBe('auto');
+    expect(config.SHARD_IDS).toBeUndefined();
+  });
+
+  it('reads a shard count and a comma-separated list of shard ids, sorted and each once', () => {
+    const config = loadConfig({ ...REQUIRED, SHARD_COUNT: '4', SHARD_IDS: ' 3, 2,,3 ' });
+    expect(config.SHARD_COUNT).toBe(4);
+    expect(config.SHARD_IDS).toEqual([2, 3]);
+  });
+
+  it('accepts the SHARD_COUNT a sharding manager hands its shard processes (a number)', () => {
+    // ShardingManager copies its environment and sets SHARD_COUNT to the number it settled on
+    // (and SHARDS to the shard's id), which the child's process.env holds as strings.
+    const env = { ...REQUIRED, SHARD_COUNT: '2', SHARDS: '1', SHARDING_MANAGER: 'true' };
+    expect(loadConfig(env).SHARD_COUNT).toBe(2);
+    expect(loadConfig({ ...REQUIRED, SHARD_COUNT: 'AUTO' }).SHARD_COUNT).toBe('auto');
+  });
+
+  it.each([
+    ['SHARD_COUNT', '0', /^SHARD_COUNT must be auto or a whole number/],
+    ['SHARD_COUNT', '2.5', /^SHARD_COUNT must be auto or a whole number/],
+    ['SHARD_COUNT', 'many', /^SHARD_COUNT must be auto or a whole number/],
+    ['SHARD_IDS', '0,one', /^SHARD_IDS has “one”, which is not a shard id/],
+    ['SHARD_IDS', '-1', /^SHARD_IDS has “-1”/],
+    ['SHARD_IDS', ' , ', /^SHARD_IDS names no shard$/],
+  ])('refuses %s=%j in one line naming it', (name, value, message) => {
+    expect(configError({ ...REQUIRED, [name]: value }).message).toMatch(message);
+  });
+
+  it('refuses a shard id the count does not have', () => {
+    expect(configError({ ...REQUIRED, SHARD_COUNT: '4', SHARD_IDS: '2,4' }).message).toBe(
+      'SHARD_IDS has shard 4, but SHARD_COUNT=4 numbers them 0 to 3',
+    );
+  });
+});
+
 describe('.env.example', () => {
   it('is a valid configuration once the required values are filled in, and names every setting', () => {
     const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');

@@ -77,6 +77,11 @@ export interface EngineDeps {
   jobs: JobStore;
   /** Running-job slots shared with the other processes on the store; absent = this process alone. */
   sharedSlots?: SlotStore;
+  /**
+   * Whether this process runs a job found open at start: a shard resumes only the jobs of its
+   * own guilds, and leaves the others to theirs (docs/sharding.md). Absent = every job.
+   */
+  owns?: (job: JobRecord) => boolean;
   providers: ReadonlyMap<ModelId, VideoProvider>;
   http: Http;
   delivery: Delivery;

@@ -79,7 +79,7 @@ export interface Engine {
   cancel(jobId: string, by: string): Promise<'cancelled' | 'too_late' | 'unknown'>;
   /** This process's open jobs by state, and how many of them wait their turn (read by the metrics). */
   stats(): EngineStats;
-  /** Loads every unfinished job and carries on with it. Returns how many. */
+  /** Loads every unfinished job this process owns (EngineDeps.owns) and carries on with it. Returns how many. */
   resume(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -513,8 +513,11 @@ export function createEngine(deps: EngineDeps): Engine {
       if (learned.success) runTimes.restore(learned.data);
       const open = await jobs.listOpen();
       log.debug({ ms: Date.now() - startedAt, open: open.length }, 'read open jobs');
-      // Jobs accepted since the start are already live (and newer than what was read).
-      const loaded = open.filter((job) => !active.has(job.id));
+      // Jobs accepted since the start are already live (and newer than what was read); another
+      // shard's jobs are its own to resume, even while it is down.
+      const owns = deps.owns ?? (() => true);
+      const mine = open.filter((job) => owns(job));
+      const loaded = mine.filter((job) => !active.has(job.id));
       const limits = new Map<string | null, number>();
       for (const guildId of new Set(loaded.map((job) => job.guildId)))
         limits.set(guildId, (await deps.policy(guildId)).jobLimit ?? settings.maxActivePerMember);
@@ -528,7 +531,11 @@ export function createEngine(deps: EngineDeps): Engine {
       }
       for (const job of loaded) wake(job.id, 0);
       pump();
-      log.info({ jobs: loaded.length, ms: Date.now() - startedAt }, 'resumed open jobs');
+      const others = open.length - mine.length;
+      log.info(
+        { jobs: loaded.length, ...(others > 0 ? { otherShards: others } : {}), ms: Date.now() - startedAt },
+        'resumed open jobs',
+      );
       return loaded.length;
     },
 

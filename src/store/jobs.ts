@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { MODEL_IDS } from '../providers/catalog.js';
 import type { Store } from './keyv.js';
 import { KeyedLock } from './lock.js';
+import type { OpenIndexEdits } from './open-index.js';
 
 export const JOB_STATES = [
   'accepting', // being accepted: the hold may or may not exist yet; undone if found at start
@@ -123,21 +124,31 @@ function bucketOf(id: string): number {
   return h % OPEN_BUCKETS;
 }
 
-export function createJobStore(keyv: Store): JobStore {
+/**
+ * `shared`: index edits that other processes cannot interleave with (Redis, src/store/open-index.ts).
+ * Without it the index is edited with Keyv's get and set under a lock of this process, which is
+ * exact only while this process is the store's one writer (SQLite, in-memory Keyv).
+ */
+export function createJobStore(keyv: Store, shared?: OpenIndexEdits): JobStore {
   const lock = new KeyedLock();
   const key = (id: string) => `job:${id}`;
 
-  async function openIds(bucket: number): Promise<string[]> {
-    const raw = await keyv.get(bucketKey(bucket));
+  async function openIds(list: string): Promise<string[]> {
+    const raw = await keyv.get(list);
     return raw === undefined ? [] : z.array(z.string()).parse(raw);
   }
 
-  function editIndex(bucket: number, edit: (ids: Set<string>) => boolean): Promise<void> {
-    return lock.run(bucketKey(bucket), async () => {
-      const ids = new Set(await openIds(bucket));
-      if (edit(ids)) await keyv.set(bucketKey(bucket), [...ids]);
+  function editIndex(list: string, edit: (ids: Set<string>) => boolean): Promise<void> {
+    return lock.run(list, async () => {
+      const ids = new Set(await openIds(list));
+      if (edit(ids)) await keyv.set(list, [...ids]);
     });
   }
+
+  const index: OpenIndexEdits = shared ?? {
+    add: (list, id) => editIndex(list, (ids) => (ids.has(id) ? false : (ids.add(id), true))),
+    remove: (list, gone) => editIndex(list, (ids) => gone.map((id) => ids.delete(id)).some(Boolean)),
+  };
 
   async function get(id: string): Promise<JobRecord | undefined> {
     const raw = await keyv.get(key(id));
@@ -151,23 +162,24 @@ export function createJobStore(keyv: Store): JobStore {
       // record, and it runs while new jobs are being accepted. A crash between the two leaves a
       // record nobody lists, written before any hold or side effect, so nothing is lost.
       await keyv.set(key(job.id), job);
-      await editIndex(bucketOf(job.id), (ids) => (ids.has(job.id) ? false : (ids.add(job.id), true)));
+      await index.add(bucketKey(bucketOf(job.id)), job.id);
     },
     async save(job) {
       await keyv.set(key(job.id), job);
-      if (TERMINAL_STATES.has(job.state)) await editIndex(bucketOf(job.id), (ids) => ids.delete(job.id));
+      if (TERMINAL_STATES.has(job.state)) await index.remove(bucketKey(bucketOf(job.id)), [job.id]);
     },
     async listOpen() {
       const jobs: JobRecord[] = [];
       for (let bucket = 0; bucket < OPEN_BUCKETS; bucket++) {
         const stale: string[] = [];
-        for (const id of await openIds(bucket)) {
+        for (const id of await openIds(bucketKey(bucket))) {
           const job = await get(id);
           if (job && !TERMINAL_STATES.has(job.state)) jobs.push(job);
           else stale.push(id);
         }
-        if (stale.length > 0)
-          await editIndex(bucket, (ids) => stale.map((id) => ids.delete(id)).some(Boolean));
+        // Only ids whose record is missing or finished go, by id: whatever another process added
+        // meanwhile stays (a record is written before its id is listed).
+        if (stale.length > 0) await index.remove(bucketKey(bucket), stale);
       }
       return jobs.sort((a, b) => a.createdAt - b.createdAt);
     },

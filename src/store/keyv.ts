@@ -8,6 +8,7 @@ import Keyv from 'keyv';
 import type { Economy, EconomyOptions } from './economy.js';
 import { createKeyvEconomy } from './economy-keyv.js';
 import { type RedisCommander, createRedisEconomy } from './economy-redis.js';
+import { createRedisOpenIndex, type OpenIndexEdits } from './open-index.js';
 import { LOCAL_SLOTS, createRedisSlots, type SlotStore } from './slots.js';
 
 export type Store = Keyv<unknown>;
@@ -25,6 +26,11 @@ export interface OpenedStore {
   economy(opts: EconomyOptions): Economy;
   /** Running-job slots shared by every process on this store (src/store/slots.ts). */
   slots: SlotStore;
+  /**
+   * On Redis, edits of the open-jobs index that other processes cannot interleave with, for
+   * createJobStore (src/store/open-index.ts); absent on SQLite, whose one process edits alone.
+   */
+  openIndex?: OpenIndexEdits;
   close(): Promise<void>;
 }
 
@@ -120,6 +126,10 @@ export async function openStore(
     slots: createRedisSlots({
       client: adapter.client as unknown as RedisCommander,
       jobKey: (jobId) => adapter.createKeyPrefix(`${NAMESPACE}:job:${jobId}`, adapter.namespace),
+    }),
+    openIndex: createRedisOpenIndex({
+      client: adapter.client as unknown as RedisCommander,
+      redisKey: (key) => adapter.createKeyPrefix(`${NAMESPACE}:${key}`, adapter.namespace),
     }),
     close: () => keyv.disconnect(),
   };

@@ -56,7 +56,7 @@ export interface ChildWorld {
   logs(): LogLine[];
   /** Raw stdout and stderr of every run, for failure messages. */
   output(): string;
-  /** Starts the bot and resolves once it logged `bot ready`. */
+  /** Starts the bot and resolves once it logged its ready line (`logged in as …`). */
   start(): Promise<void>;
   /** SIGKILL, then waits until the process is gone. Safe to call from inside a fake's hook. */
   kill9(): Promise<void>;
@@ -75,7 +75,8 @@ export interface ChildWorld {
   waitFor<T>(fn: () => T | undefined | false, timeoutMs?: number): Promise<T>;
 }
 
-function parseLines(text: string, run: number): LogLine[] {
+/** The JSON lines of a run's output (anything else, like npm's banner, is skipped). */
+export function parseLines(text: string, run: number): LogLine[] {
   const out: LogLine[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;

@@ -12,7 +12,7 @@ import { startBot, type Bot } from '../../src/main.js';
 import { openStore } from '../../src/store/keyv.js';
 import { startFakeDiscord, type FakeDiscord, type FakeUser } from '../fakes/discord/index.js';
 import { startFakeWaveSpeed, type FakeWaveSpeed } from '../fakes/wavespeed.js';
-import { redisAvailable, redisUrl, stopRedis } from '../store/backends.js';
+import { openRedisStore, redisAvailable, redisUrl, stopRedis } from '../store/backends.js';
 import { PNG, WS_KEY } from './harness.js';
 
 interface RaceWorld {
@@ -48,7 +48,7 @@ async function raceWorld(opts: {
   if (opts.store === 'redis') {
     storeUrl = await redisUrl();
     // One Redis serves the whole file: start every test on an empty one.
-    const store = await openRetrying(storeUrl);
+    const store = await openRedisStore();
     await store.keyv.clear();
     await store.close();
   }
@@ -118,17 +118,6 @@ async function raceWorld(opts: {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function openRetrying(url: string) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await openStore(url, () => undefined);
-    } catch (error) {
-      if (attempt >= 50) throw error; // the redis-server just spawned may still be starting
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 const ACCEPTED = /^Accepted: 20 credits reserved/;

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import Keyv from 'keyv';
 import { pino } from 'pino';
 import { systemClock } from '../../src/engine/clock.js';
-import { ENGINE_DEFAULTS, type EngineSettings } from '../../src/engine/context.js';
+import { ENGINE_DEFAULTS, type EngineDeps, type EngineSettings } from '../../src/engine/context.js';
 import type { Delivery } from '../../src/engine/delivery.js';
 import { createEngine, type AcceptResult, type Engine } from '../../src/engine/engine.js';
 import { createHttp } from '../../src/net/http.js';
@@ -96,7 +96,8 @@ export async function engineWorld(opts: EngineWorldOptions = {}) {
   const newEconomy = () => createKeyvEconomy({ keyv, startingCredits: opts.startingCredits ?? 100 });
   let economy: Economy = newEconomy();
   const jobs = createJobStore(keyv);
-  const boot = (): Engine => {
+  /** A fresh engine on the same store; `extra` overrides its dependencies (e.g. `owns`). */
+  const boot = (extra: Partial<EngineDeps> = {}): Engine => {
     economy = newEconomy();
     return createEngine({
       settings: {
@@ -122,12 +123,18 @@ export async function engineWorld(opts: EngineWorldOptions = {}) {
       delivery,
       clock: systemClock,
       ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
+      ...extra,
     });
   };
   const requester = { userId: 'ann', guildId: null, channelId: 'c', attachmentSizeLimit: 1024 };
-  const accept = (engine: Engine, prompt = 'a cat'): Promise<AcceptResult> =>
+  const accept = (
+    engine: Engine,
+    prompt = 'a cat',
+    where: Partial<typeof requester> | { guildId: string } = {},
+  ): Promise<AcceptResult> =>
     engine.accept({
       ...requester,
+      ...where,
       request: { model: 'wavespeed/ray-2-flash', prompt, aspectRatio: '16:9', durationSeconds: 5 },
       image: { sourceUrl: image.url, bytes: new Uint8Array([1]), contentType: 'image/png', extension: 'png' },
     });

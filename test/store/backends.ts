@@ -92,6 +92,14 @@ export const redisAvailable = (): boolean =>
   Boolean(process.env.REDIS_URL) ||
   spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 
+/**
+ * A store on the test Redis (redisUrl()), retried while the redis-server just spawned starts.
+ * Its errors go to `errors`, if given.
+ */
+export async function openRedisStore(errors: unknown[] = []): Promise<OpenedStore> {
+  return openRetrying(await redisUrl(), errors);
+}
+
 async function openRetrying(url: string, errors: unknown[]) {
   for (let attempt = 0; ; attempt++) {
     // Errors of an attempt that failed are that attempt's, not the backend's.

@@ -3,24 +3,14 @@
 // a lost release cannot keep a member waiting.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createJobStore } from '../../src/store/jobs.js';
-import { openStore, type OpenedStore } from '../../src/store/keyv.js';
+import type { OpenedStore } from '../../src/store/keyv.js';
 import { LOCAL_SLOTS } from '../../src/store/slots.js';
 import { makeJob } from '../fixtures/job.js';
-import { redisAvailable, redisUrl, stopRedis } from './backends.js';
+import { openRedisStore, redisAvailable, stopRedis } from './backends.js';
 
 afterAll(stopRedis);
 
-async function openRedis(): Promise<OpenedStore> {
-  const url = await redisUrl();
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await openStore(url, () => undefined);
-    } catch (error) {
-      if (attempt >= 50) throw error; // the redis-server just spawned may still be starting
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+const openRedis = () => openRedisStore();
 
 it('on SQLite every claim passes: the one process decides alone', async () => {
   expect(await LOCAL_SLOTS.claim({ jobId: 'a', member: 'g:u', limit: 1, provider: 'wavespeed' })).toBe(true);

@@ -1,5 +1,7 @@
 // The fake gateway: HELLO, heartbeat ACKs, IDENTIFY → READY + GUILD_CREATE, RESUME, optional
-// zlib-stream, and dispatch with per-session intent filtering.
+// zlib-stream, and dispatch with per-session intent filtering. Sharded like Discord: a session
+// that identified with `shard: [id, count]` gets the guilds with `(guild_id >> 22) % count === id`
+// and their events only; DMs and other guild-less events go to shard 0.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -18,7 +20,8 @@ export interface GatewayHost {
   readonly dispatched: DispatchedEvent[];
   readonly dropped: DroppedEvent[];
   gatewayUrl(): string;
-  guildPayload(): Record<string, unknown>;
+  guildPayload(id?: string): Record<string, unknown>;
+  guildIds(): string[];
   members(): Record<string, unknown>[];
 }
 
@@ -27,6 +30,28 @@ interface Session {
   intents: number;
   seq: number;
   socket: GatewaySocket | undefined;
+  /** `[shard_id, num_shards]` from IDENTIFY; `[0, 1]` when the client sent none. */
+  shard: [number, number];
+}
+
+/** The shard Discord sends a guild's events to; guild-less events (DMs) go to shard 0. */
+export function shardOfGuild(guildId: string | undefined, count: number): number {
+  if (guildId === undefined || count <= 1) return 0;
+  return Number((BigInt(guildId) >> 22n) % BigInt(count));
+}
+
+const hears = (session: Session, guildId: string | undefined): boolean =>
+  shardOfGuild(guildId, session.shard[1]) === session.shard[0];
+
+/** `shard` from IDENTIFY when it is a valid `[id, count]`. */
+function shardFrom(d: Record<string, unknown>): [number, number] | undefined {
+  const shard = d.shard;
+  if (shard === undefined) return [0, 1];
+  if (!Array.isArray(shard) || shard.length !== 2) return undefined;
+  const [id, count] = shard as unknown[];
+  if (!Number.isInteger(id) || !Number.isInteger(count)) return undefined;
+  const [i, n] = [id as number, count as number];
+  return n >= 1 && i >= 0 && i < n ? [i, n] : undefined;
 }
 
 const snapshot = (d: object): Record<string, unknown> => {
@@ -70,6 +95,11 @@ export class Gateway {
     return [...this.sessions.values()].filter((s) => s.socket?.isOpen() === true).length;
   }
 
+  /** The `[shard_id, num_shards]` of each live session. */
+  liveShards(): [number, number][] {
+    return [...this.sessions.values()].filter((s) => s.socket?.isOpen() === true).map((s) => s.shard);
+  }
+
   /** True once a session has been sent READY and GUILD_CREATE and its socket is open. */
   isReady(): boolean {
     return [...this.sessions.values()].some((s) => s.socket?.isOpen() === true);
@@ -77,9 +107,15 @@ export class Gateway {
 
   dispatch(t: string, d: object): void {
     const data = snapshot(d);
-    const live = [...this.sessions.values()].filter((s) => s.socket?.isOpen() === true);
+    const guildId = typeof data.guild_id === 'string' ? data.guild_id : undefined;
+    const open = [...this.sessions.values()].filter((s) => s.socket?.isOpen() === true);
+    const live = open.filter((s) => hears(s, guildId));
     if (live.length === 0) {
-      this.host.dropped.push({ t, d: data, reason: 'no gateway session', at: Date.now() });
+      const reason =
+        open.length === 0
+          ? 'no gateway session'
+          : `no gateway session for the shard of guild ${guildId ?? '(none)'}`;
+      this.host.dropped.push({ t, d: data, reason, at: Date.now() });
       return;
     }
     const need = requiredIntent(t, data);
@@ -106,7 +142,7 @@ export class Gateway {
     if (session.socket === undefined) return;
     session.seq += 1;
     session.socket.send({ op: 0, t, s: session.seq, d });
-    this.host.dispatched.push({ t, d, s: session.seq, at: Date.now() });
+    this.host.dispatched.push({ t, d, s: session.seq, at: Date.now(), shard: session.shard });
   }
 
   private accept(ws: WebSocket, query: URLSearchParams): void {
@@ -160,13 +196,22 @@ export class Gateway {
   private identify(socket: GatewaySocket, d: Record<string, unknown>): void {
     if (d.token !== this.host.botToken) return socket.close(4004, 'Authentication failed.');
     if (typeof d.intents !== 'number') return socket.close(4013, 'Invalid intent(s).');
-    const session: Session = { id: randomBytes(16).toString('hex'), intents: d.intents, seq: 0, socket };
+    const shard = shardFrom(d);
+    if (shard === undefined) return socket.close(4010, 'Invalid shard.');
+    const session: Session = {
+      id: randomBytes(16).toString('hex'),
+      intents: d.intents,
+      seq: 0,
+      socket,
+      shard,
+    };
     this.sessions.set(session.id, session);
+    const guilds = this.host.guildIds().filter((id) => hears(session, id));
     this.send(session, 'READY', {
       v: 10,
       user: { ...this.host.botUser, verified: true, mfa_enabled: false, flags: 0, email: null },
       user_settings: {},
-      guilds: [{ id: this.host.guildId, unavailable: true }],
+      guilds: guilds.map((id) => ({ id, unavailable: true })),
       relationships: [],
       private_channels: [],
       presences: [],
@@ -175,11 +220,11 @@ export class Gateway {
       session_type: 'normal',
       session_id: session.id,
       resume_gateway_url: this.host.gatewayUrl(),
-      shard: Array.isArray(d.shard) ? d.shard : [0, 1],
+      shard,
       application: { id: this.host.botUser.id, flags: 0 },
       _trace: ['["fake-gateway",{"micros":0}]'],
     });
-    this.send(session, 'GUILD_CREATE', this.host.guildPayload());
+    for (const id of guilds) this.send(session, 'GUILD_CREATE', this.host.guildPayload(id));
   }
 
   private resume(socket: GatewaySocket, d: Record<string, unknown>): void {
@@ -195,7 +240,7 @@ export class Gateway {
     const session = [...this.sessions.values()].find((s) => s.socket === socket);
     if (session === undefined) return socket.close(4003, 'Not authenticated.');
     this.send(session, 'GUILD_MEMBERS_CHUNK', {
-      guild_id: this.host.guildId,
+      guild_id: typeof d.guild_id === 'string' ? d.guild_id : this.host.guildId,
       members: this.host.members(),
       chunk_index: 0,
       chunk_count: 1,

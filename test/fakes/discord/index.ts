@@ -17,6 +17,7 @@ import type {
   FakeAttachment,
   FakeChannel,
   FakeDiscordOptions,
+  FakeGuild,
   FakeRole,
   FakeUser,
   InjectedFault,
@@ -42,6 +43,7 @@ const DEFAULTS = {
   heartbeatIntervalMs: 41_250,
   enforceIntents: true,
   uploadLimitBytes: 10 * 1024 * 1024,
+  recommendedShards: 1,
 } as const;
 
 export class FakeDiscord {
@@ -116,6 +118,20 @@ export class FakeDiscord {
     return this.world.gateway.liveSessions();
   }
 
+  /** The `[shard_id, num_shards]` of each live gateway session. */
+  get shards(): [number, number][] {
+    return this.world.gateway.liveShards();
+  }
+
+  /**
+   * Another guild, whose id Discord would route to shard `shard` of `shardCount`
+   * (`(guild_id >> 22) % shardCount`), with its own `general` channel; every user is a member.
+   * Add it before the bot logs in: the shard's READY and GUILD_CREATE carry it.
+   */
+  addGuild(opts: { shard: number; shardCount: number; name?: string }): FakeGuild {
+    return this.world.addGuild(opts);
+  }
+
   /** True while the bot has a READY gateway session. */
   get gatewayReady(): boolean {
     return this.world.gateway.isReady();
@@ -135,7 +151,8 @@ export class FakeDiscord {
     const user = this.world.makeUser(opts.username ?? `user${this.world.users.size}`, opts.bot ?? false);
     if (this.gatewayReady) {
       const member = this.world.member(user);
-      this.world.dispatch('GUILD_MEMBER_ADD', { ...member, guild_id: this.world.guildId });
+      for (const guildId of this.world.guildIds())
+        this.world.dispatch('GUILD_MEMBER_ADD', { ...member, guild_id: guildId });
     }
     return user;
   }
@@ -380,6 +397,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs,
     enforceIntents: options.enforceIntents ?? DEFAULTS.enforceIntents,
     uploadLimitBytes: options.uploadLimitBytes ?? DEFAULTS.uploadLimitBytes,
+    recommendedShards: options.recommendedShards ?? DEFAULTS.recommendedShards,
   });
   const { server, port } = await startServer(world);
   world.baseUrl = `http://127.0.0.1:${port}`;

@@ -53,8 +53,8 @@ export function assertMayRead(world: World, channel: FakeChannel): void {
 /** Adds `bits` to the channel's @everyone deny overwrite. */
 export function denyOnChannel(world: World, channel: FakeChannel, bits: bigint): void {
   const overwrites = (channel.permission_overwrites ??= []);
-  const everyone = overwrites.find((o) => o.id === world.guildId);
-  if (everyone === undefined)
-    overwrites.push({ id: world.guildId, type: 0, allow: '0', deny: bits.toString() });
+  const guildId = channel.guild_id ?? world.guildId;
+  const everyone = overwrites.find((o) => o.id === guildId);
+  if (everyone === undefined) overwrites.push({ id: guildId, type: 0, allow: '0', deny: bits.toString() });
   else everyone.deny = (BigInt(everyone.deny) | bits).toString();
 }

@@ -5,6 +5,8 @@ export interface FakeDiscordOptions {
   heartbeatIntervalMs?: number;
   enforceIntents?: boolean;
   uploadLimitBytes?: number;
+  /** The `shards` GET /gateway/bot recommends (what SHARD_COUNT=auto gets); default 1. */
+  recommendedShards?: number;
 }
 
 export interface FakeUser {
@@ -172,6 +174,16 @@ export interface DispatchedEvent {
   d: Record<string, unknown>;
   s: number;
   at: number;
+  /** The `[shard_id, num_shards]` the receiving session identified with. */
+  shard?: [number, number];
+}
+
+/** A guild besides the first (for sharding tests: its id picks the shard that hears it). */
+export interface FakeGuild {
+  id: string;
+  name: string;
+  /** Its text channel `general`. */
+  channelId: string;
 }
 
 export interface DroppedEvent {

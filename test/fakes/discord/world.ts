@@ -17,6 +17,7 @@ import type {
   DispatchedEvent,
   DroppedEvent,
   FakeChannel,
+  FakeGuild,
   FakeRole,
   FakeUser,
   InjectedFault,
@@ -32,6 +33,7 @@ export interface WorldOptions {
   heartbeatIntervalMs: number;
   enforceIntents: boolean;
   uploadLimitBytes: number;
+  recommendedShards: number;
 }
 
 export interface CdnEntry {
@@ -64,6 +66,8 @@ export class World implements GatewayHost {
   readonly owner: FakeUser;
   readonly guildId: string;
   readonly channelId: string;
+  /** Guilds besides the first, by id (every user is a member; roles live in the first only). */
+  readonly otherGuilds = new Map<string, FakeGuild>();
   readonly users = new Map<string, FakeUser>();
   readonly channels = new Map<string, FakeChannel>();
   readonly dmByUser = new Map<string, string>();
@@ -108,6 +112,36 @@ export class World implements GatewayHost {
   }
   get uploadLimitBytes(): number {
     return this.options.uploadLimitBytes;
+  }
+  get recommendedShards(): number {
+    return this.options.recommendedShards;
+  }
+
+  /** Every guild the bot is in, the first one first. */
+  guildIds(): string[] {
+    return [this.guildId, ...this.otherGuilds.keys()];
+  }
+
+  /**
+   * A new guild whose id Discord would send to shard `shard` of `shardCount`
+   * (`(guild_id >> 22) % shardCount`), with a text channel of its own.
+   */
+  addGuild(opts: { shard: number; shardCount: number; name?: string }): FakeGuild {
+    const count = BigInt(opts.shardCount);
+    let ms = BigInt(this.nextId()) >> 22n;
+    ms += (BigInt(opts.shard) - (ms % count) + count) % count;
+    // Worker bits set (ours count in the low 12 bits only), so no id nextId makes can equal it.
+    const id = ((ms << 22n) | (31n << 17n) | BigInt(this.otherGuilds.size)).toString();
+    const channel = guildChannel(this.nextId(), id, {
+      name: 'general',
+      type: ChannelType.Text,
+      position: 0,
+      allowThreads: true,
+    });
+    this.channels.set(channel.id, channel);
+    const guild = { id, name: opts.name ?? `Fake Guild ${this.otherGuilds.size + 2}`, channelId: channel.id };
+    this.otherGuilds.set(id, guild);
+    return guild;
   }
 
   gatewayUrl(): string {
@@ -216,24 +250,26 @@ export class World implements GatewayHost {
       channel.parent_id && channel.thread_metadata
         ? (this.channels.get(channel.parent_id) ?? channel)
         : channel;
-    const everyone = (source.permission_overwrites ?? []).find((o) => o.id === this.guildId);
+    const guildId = source.guild_id ?? this.guildId;
+    const everyone = (source.permission_overwrites ?? []).find((o) => o.id === guildId);
     return everyone ? bits & ~BigInt(everyone.deny) : bits;
   }
 
-  guildPayload(): Record<string, unknown> {
+  guildPayload(id: string = this.guildId): Record<string, unknown> {
+    const first = id === this.guildId;
     return guildPayload({
-      id: this.guildId,
-      name: 'Fake Guild',
+      id,
+      name: first ? 'Fake Guild' : (this.otherGuilds.get(id)?.name ?? 'Fake Guild'),
       ownerId: this.owner.id,
       createdAt: this.createdAt,
       users: [...this.users.values()],
       channels: [...this.channels.values()].filter(
-        (c) => c.guild_id === this.guildId && c.thread_metadata === undefined,
+        (c) => c.guild_id === id && c.thread_metadata === undefined,
       ),
       // A deleted thread keeps its record for tests but is gone from the guild.
-      threads: this.threads.filter((t) => this.channels.has(t.id)),
-      roles: this.roles,
-      memberRoles: this.memberRoles,
+      threads: this.threads.filter((t) => this.channels.has(t.id) && t.channel.guild_id === id),
+      roles: first ? this.roles : [],
+      memberRoles: first ? this.memberRoles : new Map(),
     });
   }
 

@@ -5,7 +5,7 @@ import { route, type Route } from '../router.js';
 import type { World } from '../world.js';
 
 function assertGuild(world: World, id: string | undefined): void {
-  if (id !== world.guildId) throw new ApiError(404, 10004, 'Unknown Guild');
+  if (id === undefined || !world.guildIds().includes(id)) throw new ApiError(404, 10004, 'Unknown Guild');
 }
 
 export const botRoutes: Route[] = [
@@ -13,7 +13,7 @@ export const botRoutes: Route[] = [
   route('GET', /^\/gateway\/bot$/, 'bot', ({ world }) =>
     ok({
       url: world.gatewayUrl(),
-      shards: 1,
+      shards: world.recommendedShards,
       session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
     }),
   ),
@@ -58,7 +58,7 @@ export const botRoutes: Route[] = [
       presences: _p,
       voice_states: _v,
       ...guild
-    } = world.guildPayload();
+    } = world.guildPayload(params[0]);
     return ok(guild);
   }),
   route('GET', /^\/guilds\/(\d+)\/members\/(\d+)$/, 'bot', ({ world, params }) => {
