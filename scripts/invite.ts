@@ -2,12 +2,12 @@
 // src/discord/permissions.ts, and each permission with what it is for. Needs DISCORD_CLIENT_ID
 // only (from the environment or .env): no token, nothing sent anywhere.
 import { resolve } from 'node:path';
-import { ConfigError, configSchema, loadSettings } from '../src/config.js';
+import { ConfigError, settingsSchema, loadSettings } from '../src/config.js';
 import { BOT_PERMISSIONS, inviteUrl } from '../src/discord/permissions.js';
 
 try {
   const { DISCORD_CLIENT_ID } = loadSettings(
-    configSchema.pick({ DISCORD_CLIENT_ID: true }),
+    settingsSchema.pick({ DISCORD_CLIENT_ID: true }),
     process.env,
     resolve('.env'),
   );

@@ -131,73 +131,78 @@ const storeUrl = z
   .string()
   .regex(/^(sqlite:\/\/.+|rediss?:\/\/.+)$/, 'must be sqlite://<path> or redis://host:port');
 
-export const configSchema = z
-  .object({
-    DISCORD_TOKEN: z.string({ error: 'is required' }).trim().min(1, 'is required'),
-    DISCORD_CLIENT_ID: snowflake,
-    DISCORD_GUILD_ID: optionalString.pipe(snowflake.optional()),
-    DISCORD_API_URL: httpUrl.default('https://discord.com/api'),
-    DISCORD_CDN_HOSTS: hostList.default(['cdn.discordapp.com', 'media.discordapp.net']),
-    WAVESPEED_API_KEY: optionalString,
-    WAVESPEED_BASE_URL: httpUrl.default('https://api.wavespeed.ai'),
-    FAL_KEY: optionalString,
-    FAL_QUEUE_URL: httpUrl.default('https://queue.fal.run'),
-    FAL_STORAGE_URL: httpUrl.default('https://rest.fal.ai'),
-    STORE_URL: storeUrl.default('sqlite://data/animate.sqlite'),
-    STARTING_CREDITS: intFrom(0, 100),
-    /** `guild`: a balance per member per server (DMs their own); `global`: one balance per member. */
-    CREDITS_SCOPE: z.enum(['guild', 'global']).default('guild'),
-    /** User ids that pass every admin check in every server (the host). */
-    ADMIN_USER_IDS: idList.default([]),
-    DEFAULT_MODEL: z.enum(MODEL_IDS).default('wavespeed/ray-2-flash'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** Human-readable log lines (pino-pretty) instead of JSON, for someone watching a terminal. */
-    LOG_PRETTY: flag(false),
-    /** Largest input image we download from Discord. */
-    IMAGE_MAX_BYTES: intFrom(1, 20 * MiB),
-    /** Largest output video we download; a larger one is delivered as its URL. */
-    OUTPUT_MAX_BYTES: intFrom(1, 100 * MiB),
-    OUTPUT_DOWNLOAD_TIMEOUT_MS: intFrom(1000, 120_000),
-    /** Memory for videos on their way to Discord, in MiB: deliveries beyond it wait their turn. */
-    MEDIA_MEMORY_MB: intFrom(16, 256),
-    /** A job not finished this long after it was accepted is cancelled and refunded. */
-    JOB_DEADLINE_MS: intFrom(10_000, 15 * 60_000),
-    /** Jobs one member may have running at once; further requests wait their turn. */
-    MAX_ACTIVE_JOBS_PER_MEMBER: intFrom(1, 2),
-    /** Seconds a member waits between two reruns (🔁 or a button); 0 = no wait. */
-    RERUN_COOLDOWN_S: intFrom(0, 10),
-    /** Optional cap on concurrent running jobs per provider (e.g. your account tier's concurrency). */
-    PROVIDER_MAX_ACTIVE: providerCaps.default({}),
-    /** Typical run time per model, overriding the catalogue; the bot refines it from what it observes. */
-    EXPECTED_RUN_MS: runTimes.default({}),
-    /** Run a Flash job on the other provider's Flash model when its own provider is down. */
-    FAILOVER: flag(true),
-    /** A video the provider flags as possibly sensitive, outside age-restricted channels: spoiler or block. */
-    NSFW_POLICY: z.enum(['spoiler', 'block']).default('spoiler'),
-    /** Port of the health and metrics listener (docs/operations.md); unset = no listener, 0 = any free port. */
-    METRICS_PORT: z.coerce
-      .number({ error: PORT_ERROR })
-      .int(PORT_ERROR)
-      .min(0, PORT_ERROR)
-      .max(65_535, PORT_ERROR)
-      .optional(),
-    /** Address that listener binds: loopback unless an operator opens it up on purpose. */
-    METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
-    /** Shards in all for `npm run start:sharded`; `auto` takes the count Discord recommends. */
-    SHARD_COUNT: shardCount.default('auto'),
-    /** The shards this machine runs (the others run elsewhere on the same Redis); absent = all. */
-    SHARD_IDS: optionalString.pipe(shardIds.optional()),
-  })
-  .superRefine((config, ctx) => {
-    const count = config.SHARD_COUNT;
-    const beyond = count === 'auto' ? undefined : config.SHARD_IDS?.find((id) => id >= count);
-    if (beyond !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SHARD_IDS'],
-        message: `has shard ${beyond}, but SHARD_COUNT=${count} numbers them 0 to ${Number(count) - 1}`,
-      });
-  });
+/**
+ * Every setting, without the rules that tie two together: the part tools pick from
+ * (`settingsSchema.pick(...)`; zod allows no pick or omit on a schema with refinements).
+ */
+export const settingsSchema = z.object({
+  DISCORD_TOKEN: z.string({ error: 'is required' }).trim().min(1, 'is required'),
+  DISCORD_CLIENT_ID: snowflake,
+  DISCORD_GUILD_ID: optionalString.pipe(snowflake.optional()),
+  DISCORD_API_URL: httpUrl.default('https://discord.com/api'),
+  DISCORD_CDN_HOSTS: hostList.default(['cdn.discordapp.com', 'media.discordapp.net']),
+  WAVESPEED_API_KEY: optionalString,
+  WAVESPEED_BASE_URL: httpUrl.default('https://api.wavespeed.ai'),
+  FAL_KEY: optionalString,
+  FAL_QUEUE_URL: httpUrl.default('https://queue.fal.run'),
+  FAL_STORAGE_URL: httpUrl.default('https://rest.fal.ai'),
+  STORE_URL: storeUrl.default('sqlite://data/animate.sqlite'),
+  STARTING_CREDITS: intFrom(0, 100),
+  /** `guild`: a balance per member per server (DMs their own); `global`: one balance per member. */
+  CREDITS_SCOPE: z.enum(['guild', 'global']).default('guild'),
+  /** User ids that pass every admin check in every server (the host). */
+  ADMIN_USER_IDS: idList.default([]),
+  DEFAULT_MODEL: z.enum(MODEL_IDS).default('wavespeed/ray-2-flash'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Human-readable log lines (pino-pretty) instead of JSON, for someone watching a terminal. */
+  LOG_PRETTY: flag(false),
+  /** Largest input image we download from Discord. */
+  IMAGE_MAX_BYTES: intFrom(1, 20 * MiB),
+  /** Largest output video we download; a larger one is delivered as its URL. */
+  OUTPUT_MAX_BYTES: intFrom(1, 100 * MiB),
+  OUTPUT_DOWNLOAD_TIMEOUT_MS: intFrom(1000, 120_000),
+  /** Memory for videos on their way to Discord, in MiB: deliveries beyond it wait their turn. */
+  MEDIA_MEMORY_MB: intFrom(16, 256),
+  /** A job not finished this long after it was accepted is cancelled and refunded. */
+  JOB_DEADLINE_MS: intFrom(10_000, 15 * 60_000),
+  /** Jobs one member may have running at once; further requests wait their turn. */
+  MAX_ACTIVE_JOBS_PER_MEMBER: intFrom(1, 2),
+  /** Seconds a member waits between two reruns (🔁 or a button); 0 = no wait. */
+  RERUN_COOLDOWN_S: intFrom(0, 10),
+  /** Optional cap on concurrent running jobs per provider (e.g. your account tier's concurrency). */
+  PROVIDER_MAX_ACTIVE: providerCaps.default({}),
+  /** Typical run time per model, overriding the catalogue; the bot refines it from what it observes. */
+  EXPECTED_RUN_MS: runTimes.default({}),
+  /** Run a Flash job on the other provider's Flash model when its own provider is down. */
+  FAILOVER: flag(true),
+  /** A video the provider flags as possibly sensitive, outside age-restricted channels: spoiler or block. */
+  NSFW_POLICY: z.enum(['spoiler', 'block']).default('spoiler'),
+  /** Port of the health and metrics listener (docs/operations.md); unset = no listener, 0 = any free port. */
+  METRICS_PORT: z.coerce
+    .number({ error: PORT_ERROR })
+    .int(PORT_ERROR)
+    .min(0, PORT_ERROR)
+    .max(65_535, PORT_ERROR)
+    .optional(),
+  /** Address that listener binds: loopback unless an operator opens it up on purpose. */
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** Shards in all for `npm run start:sharded`; `auto` takes the count Discord recommends. */
+  SHARD_COUNT: shardCount.default('auto'),
+  /** The shards this machine runs (the others run elsewhere on the same Redis); absent = all. */
+  SHARD_IDS: optionalString.pipe(shardIds.optional()),
+});
+
+/** The bot's settings: every one of them, and SHARD_IDS within SHARD_COUNT. */
+export const configSchema = settingsSchema.superRefine((config, ctx) => {
+  const count = config.SHARD_COUNT;
+  const beyond = count === 'auto' ? undefined : config.SHARD_IDS?.find((id) => id >= count);
+  if (beyond !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SHARD_IDS'],
+      message: `has shard ${beyond}, but SHARD_COUNT=${count} numbers them 0 to ${Number(count) - 1}`,
+    });
+});
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -211,7 +216,7 @@ export class ConfigError extends Error {
  * works unchanged, and one with no Discord values at all works too; the bot's own schema still
  * requires them.
  */
-export const terminalConfigSchema = configSchema.omit({
+export const terminalConfigSchema = settingsSchema.omit({
   DISCORD_TOKEN: true,
   DISCORD_CLIENT_ID: true,
   DISCORD_GUILD_ID: true,
@@ -238,7 +243,7 @@ export function loadTerminalConfig(
 }
 
 /**
- * The same reading for a part of the settings (`configSchema.pick(...)`): tools such as
+ * The same reading for a part of the settings (`settingsSchema.pick(...)`): tools such as
  * `npm run invite` need one value and must not demand the bot's token.
  */
 export function loadSettings<S extends z.ZodObject>(

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, configSchema, loadConfig, loadSettings } from '../src/config.js';
+import { ConfigError, configSchema, loadConfig, settingsSchema, loadSettings } from '../src/config.js';
 
 const REQUIRED = { DISCORD_TOKEN: 'bot-token-value', DISCORD_CLIENT_ID: '123456789012345678' } as const;
 
@@ -266,7 +266,7 @@ describe('health and metrics settings', () => {
 });
 
 describe('loadSettings', () => {
-  const clientOnly = configSchema.pick({ DISCORD_CLIENT_ID: true });
+  const clientOnly = settingsSchema.pick({ DISCORD_CLIENT_ID: true });
 
   it('reads a part of the settings without the others (no DISCORD_TOKEN needed)', () => {
     expect(loadSettings(clientOnly, { DISCORD_CLIENT_ID: REQUIRED.DISCORD_CLIENT_ID })).toStrictEqual({
