@@ -186,6 +186,21 @@ export const settingsSchema = z.object({
     .optional(),
   /** Address that listener binds: loopback unless an operator opens it up on purpose. */
   METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /**
+   * Where providers reach the webhook listener (docs/push.md); unset = no webhooks: fal jobs are
+   * followed over fal's status stream and WaveSpeed jobs by polling. Any scheme is accepted (a
+   * tunnel in development); providers require https in production.
+   */
+  PUBLIC_URL: optionalString.pipe(z.url().optional()).transform((v) => v?.replace(/\/+$/, '')),
+  /** Port of the webhook listener (only with PUBLIC_URL); 0 = any free port. */
+  WEBHOOK_PORT: z.coerce
+    .number({ error: PORT_ERROR })
+    .int(PORT_ERROR)
+    .min(0, PORT_ERROR)
+    .max(65_535, PORT_ERROR)
+    .default(8787),
+  /** Where fal publishes its webhook signing keys (cached 24 h). */
+  FAL_JWKS_URL: httpUrl.default('https://rest.alpha.fal.ai/.well-known/jwks.json'),
   /** Shards in all for `npm run start:sharded`; `auto` takes the count Discord recommends. */
   SHARD_COUNT: shardCount.default('auto'),
   /** The shards this machine runs (the others run elsewhere on the same Redis); absent = all. */

@@ -29,6 +29,8 @@ import { createJobStore } from './store/jobs.js';
 import { openStore } from './store/keyv.js';
 import { createGuildSettingsStore, type GuildSettingsStore } from './store/guild-settings.js';
 import { watchParent } from './parent.js';
+import { falKeys, waveSpeedSecret } from './webhooks/keys.js';
+import { startWebhookListener, type WebhookListener } from './webhooks/listener.js';
 
 export interface Bot {
   client: Client;
@@ -36,6 +38,8 @@ export interface Bot {
   log: Logger;
   /** Where /healthz and /metrics answer, when METRICS_PORT is set. */
   metricsUrl?: string;
+  /** Where the webhook listener answers, when PUBLIC_URL is set. */
+  webhookUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -78,7 +82,12 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const http = createHttp();
   // Health and metrics (docs/operations.md): only with METRICS_PORT, so nothing is counted otherwise.
   const metrics = config.METRICS_PORT === undefined ? undefined : createMetrics({ log });
-  const providers = createProviders(config, http, metrics?.telemetry);
+  // Webhooks need one listener per PUBLIC_URL; shard processes would each want the port, so
+  // under start:sharded jobs are followed by fal's stream and by polling (docs/push.md).
+  const publicUrl = client.shard ? undefined : config.PUBLIC_URL;
+  if (client.shard && config.PUBLIC_URL)
+    log.warn('PUBLIC_URL is ignored under start:sharded: no webhooks, fal jobs follow the status stream');
+  const providers = createProviders({ ...config, PUBLIC_URL: publicUrl }, http, metrics?.telemetry);
   const clock = opts.clock ?? systemClock;
   const economy = store.economy({ startingCredits: config.STARTING_CREDITS, now: () => clock.now() });
   const settings = createGuildSettingsStore(store.keyv);
@@ -123,6 +132,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
 
   let ops: OpsServer | undefined;
+  let webhooks: WebhookListener | undefined;
   let started = false;
   let stopped = false;
   const stop = async () => {
@@ -138,6 +148,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
         'steps still running at the stop deadline; they resume at the next start',
       );
     }
+    await webhooks?.close();
     await ops?.close();
     await client.destroy();
     await http.close();
@@ -158,6 +169,23 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
         client,
         keyv: store.keyv,
         log,
+      });
+    // Before the login too: a job resumed below may be told of its end at once.
+    if (publicUrl !== undefined)
+      webhooks = await startWebhookListener({
+        port: config.WEBHOOK_PORT,
+        log,
+        hint: (provider, taskId) => engine.hint(provider, taskId),
+        ...(config.WAVESPEED_API_KEY
+          ? {
+              waveSpeedSecret: waveSpeedSecret({
+                http,
+                baseUrl: config.WAVESPEED_BASE_URL,
+                apiKey: config.WAVESPEED_API_KEY,
+              }),
+            }
+          : {}),
+        ...(config.FAL_KEY ? { falKeys: falKeys({ http, jwksUrl: config.FAL_JWKS_URL }) } : {}),
       });
     const ready = once(client, Events.ClientReady);
     await client.login(config.DISCORD_TOKEN);
@@ -182,7 +210,14 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     await stop().catch(() => undefined);
     throw error;
   }
-  return { client, engine, log, stop, ...(ops ? { metricsUrl: ops.url } : {}) };
+  return {
+    client,
+    engine,
+    log,
+    stop,
+    ...(ops ? { metricsUrl: ops.url } : {}),
+    ...(webhooks ? { webhookUrl: webhooks.url } : {}),
+  };
 }
 
 /** One shard (as a sharding manager starts them) as its number, several as a list. */

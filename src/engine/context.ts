@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import type { MediaBudget } from '../media/budget.js';
 import type { Http } from '../net/http.js';
 import type { ModelId } from '../providers/catalog.js';
-import type { ProviderId, VideoProvider } from '../providers/types.js';
+import type { PollResult, ProviderId, VideoProvider } from '../providers/types.js';
 import type { JobRecord, JobStore } from '../store/jobs.js';
 import type { SlotStore } from '../store/slots.js';
 import { scopeFor, type AccountRef, type Allowance, type Economy, type SpendCap } from '../store/economy.js';
@@ -125,6 +125,16 @@ export interface JobRuntime {
   images: { main?: Uint8Array; end?: Uint8Array };
   /** Loaded from the store at start: its status message may exist without being recorded. */
   resumed: boolean;
+  /**
+   * What a push said since the last poll step (docs/push.md): the job ended (look now), or a
+   * status from fal's stream (applied without a request). Read and cleared by the poll step.
+   */
+  pushed?:
+    | { kind: 'ended' }
+    | { kind: 'progress'; result: Extract<PollResult, { state: 'queued' | 'running' }> }
+    | undefined;
+  /** fal's status stream for this job: connecting, open (events arrive), or given up. */
+  stream?: { state: 'connecting' | 'open' | 'closed' | 'failed'; abort: AbortController } | undefined;
 }
 
 export function newRuntime(resumed: boolean): JobRuntime {

@@ -12,7 +12,10 @@ import { KeyedLock } from '../store/lock.js';
 import { Admission } from './admission.js';
 import { newRuntime, type Policy, type EngineDeps, type JobRuntime, type StepDeps } from './context.js';
 import { runJob, type Dispatcher } from './lifecycle.js';
-import { nextPollDelayMs } from './poll-schedule.js';
+import { nextDelayFor, POLLING, STREAM_SAFETY_NET, WEBHOOK_SAFETY_NET } from './poll-schedule.js';
+import { backoffMs } from './backoff.js';
+import { ProviderError } from '../providers/errors.js';
+import type { ProviderId } from '../providers/types.js';
 import { createRunTimes, runTimesSnapshot } from './run-times.js';
 import { Scheduler } from './scheduler.js';
 import { etaSecondsFor } from './steps/status.js';
@@ -77,6 +80,11 @@ export interface Engine {
    * of the job's steps, so a cancel racing a completion ends in exactly one of the two.
    */
   cancel(jobId: string, by: string): Promise<'cancelled' | 'too_late' | 'unknown'>;
+  /**
+   * A verified webhook said the provider's task ended: its job's next poll runs now (docs/push.md).
+   * False when no open job of this process has that task (another process's, or already over).
+   */
+  hint(provider: ProviderId, taskId: string): boolean;
   /** This process's open jobs by state, and how many of them wait their turn (read by the metrics). */
   stats(): EngineStats;
   /** Loads every unfinished job this process owns (EngineDeps.owns) and carries on with it. Returns how many. */
@@ -99,6 +107,11 @@ const CANCELLABLE: ReadonlySet<JobRecord['state']> = new Set([
   'succeeded',
 ]);
 
+/** fal status streams open at once; jobs beyond it are polled. */
+const MAX_STREAMS = 512;
+/** Connections a job's status stream gets (the first and the reconnects) before it is polled. */
+const STREAM_ATTEMPTS = 4;
+
 /** Learned run times are written at most this often (they change a little with every job). */
 const RUN_TIMES_SAVE_MS = 60_000;
 
@@ -118,8 +131,14 @@ export function createEngine(deps: EngineDeps): Engine {
   });
   const runTimes = createRunTimes(settings.expectedRunMs);
 
+  /** Open jobs by their provider task (`provider:taskId`), for webhooks. */
+  const byTask = new Map<string, string>();
+  const taskKey = (provider: ProviderId, taskId: string) => `${provider}:${taskId}`;
   const keep = (job: JobRecord): JobRecord => {
-    if (!TERMINAL_STATES.has(job.state)) active.set(job.id, job);
+    if (TERMINAL_STATES.has(job.state)) return job;
+    active.set(job.id, job);
+    const provider = job.providerRef && deps.providers.get(job.runModel)?.provider;
+    if (provider && job.providerRef) byTask.set(taskKey(provider, job.providerRef.id), job.id);
     return job;
   };
   const runtimeOf = (id: string): JobRuntime => {
@@ -142,7 +161,13 @@ export function createEngine(deps: EngineDeps): Engine {
     },
     nextPollInMs(job) {
       const elapsed = clock.now() - (job.progress?.submittedAt ?? clock.now());
-      return nextPollDelayMs(elapsed, {
+      // A job the provider pushes to is polled only as a safety net (docs/push.md).
+      const shape = job.providerRef?.webhook
+        ? WEBHOOK_SAFETY_NET
+        : runtimes.get(job.id)?.stream?.state === 'open'
+          ? STREAM_SAFETY_NET
+          : POLLING;
+      return nextDelayFor(shape, elapsed, {
         expectedMs: runTimes.expected(job.runModel),
         cv: runTimes.cv(job.runModel),
       });
@@ -156,7 +181,8 @@ export function createEngine(deps: EngineDeps): Engine {
   };
 
   const dispatcher: Dispatcher = {
-    wake: (job, inMs) => wake(job.id, inMs),
+    // A push that came while the step ran is not lost to the step's own (later) wake-up.
+    wake: (job, inMs) => wake(job.id, runtimes.get(job.id)?.pushed && job.state === 'submitted' ? 0 : inMs),
     latest: (id) => active.get(id),
     setLatest: keep,
     finished(job) {
@@ -166,7 +192,10 @@ export function createEngine(deps: EngineDeps): Engine {
         const failure = outcome !== 'delivered' && job.failure ? { failure: job.failure.code } : {};
         telemetry.jobEnded({ model: job.runModel, outcome, ...failure });
       }
+      runtimes.get(job.id)?.stream?.abort.abort(new Error('the job ended'));
       runtimes.delete(job.id);
+      const provider = job.providerRef && deps.providers.get(job.runModel)?.provider;
+      if (provider && job.providerRef) byTask.delete(taskKey(provider, job.providerRef.id));
       scheduler.cancel(job.id);
       const claim = admission.claimOf(job.id);
       admission.release(job.id);
@@ -187,12 +216,79 @@ export function createEngine(deps: EngineDeps): Engine {
    */
   const jobLocks = new KeyedLock();
   function wake(id: string, inMs: number): void {
+    const job = active.get(id);
+    if (job?.state === 'submitted') follow(job);
     scheduler.in(id, inMs, () =>
       jobLocks.run(id, async () => {
         const job = active.get(id);
         if (job) await runJob(stepDeps, dispatcher, job, runtimeOf(id));
       }),
     );
+  }
+
+  /**
+   * Follows a submitted fal job over its status stream when no webhook will come (docs/push.md,
+   * "fal's status stream"): each event wakes the job's poll step, which applies it as it would a
+   * poll. A stream that keeps failing is given up and the job is polled on the usual schedule.
+   */
+  let streamsOpen = 0;
+  const pause = (ms: number, signal: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      const timer = clock.setTimer(done, ms);
+      function done() {
+        clock.clearTimer(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+  function follow(job: JobRecord): void {
+    const provider = deps.providers.get(job.runModel);
+    const ref = job.providerRef;
+    const runtime = runtimeOf(job.id);
+    if (!provider?.follow || !ref || ref.webhook || runtime.stream || stopping.signal.aborted) return;
+    if (streamsOpen >= MAX_STREAMS) return;
+    const abort = new AbortController();
+    runtime.stream = { state: 'connecting', abort };
+    streamsOpen++;
+    const signal = AbortSignal.any([stopping.signal, abort.signal]);
+    const jobLog = stepDeps.logFor(job);
+    const follow = provider.follow.bind(provider);
+    void (async () => {
+      for (let attempt = 1; attempt <= STREAM_ATTEMPTS && !signal.aborted; attempt++) {
+        try {
+          for await (const event of follow(ref, signal)) {
+            const opened = runtime.stream?.state === 'connecting';
+            if (runtime.stream) runtime.stream.state = 'open';
+            if (opened) jobLog.debug({ attempt }, 'following the status stream');
+            if (event.state === 'completed') runtime.pushed = { kind: 'ended' };
+            else if (runtime.pushed?.kind !== 'ended') runtime.pushed = { kind: 'progress', result: event };
+            if (active.get(job.id)?.state === 'submitted') wake(job.id, 0);
+          }
+          if (runtime.stream) runtime.stream.state = 'closed';
+          return;
+        } catch (error) {
+          if (signal.aborted) return;
+          // Refused outright (no stream here, our key): asking again cannot help.
+          if (error instanceof ProviderError && !error.retryable) attempt = STREAM_ATTEMPTS;
+          const inMs = backoffMs(attempt - 1);
+          jobLog.warn(
+            { err: error, attempt, ...(attempt < STREAM_ATTEMPTS ? { retryInMs: inMs } : {}) },
+            attempt < STREAM_ATTEMPTS
+              ? 'status stream failed; reconnecting'
+              : 'status stream failed; polling instead',
+          );
+          if (attempt < STREAM_ATTEMPTS) await pause(inMs, signal);
+        }
+      }
+      if (signal.aborted || !runtime.stream) return;
+      runtime.stream.state = 'failed';
+      // The sparse safety-net poll gives way to the usual schedule.
+      const latest = active.get(job.id);
+      if (latest?.state === 'submitted') wake(job.id, stepDeps.nextPollInMs(latest));
+    })().finally(() => {
+      streamsOpen--;
+    });
   }
 
   const slotStore = deps.sharedSlots ?? LOCAL_SLOTS;
@@ -499,6 +595,15 @@ export function createEngine(deps: EngineDeps): Engine {
         wake(id, 0);
         return 'cancelled';
       }),
+
+    hint(provider, taskId) {
+      const id = byTask.get(taskKey(provider, taskId));
+      const job = id === undefined ? undefined : active.get(id);
+      if (!job || job.state !== 'submitted') return false;
+      runtimeOf(job.id).pushed = { kind: 'ended' };
+      wake(job.id, 0);
+      return true;
+    },
 
     stats() {
       const states: Partial<Record<JobState, number>> = {};

@@ -80,17 +80,50 @@ function quantileMs(plan: PollPlan, z: number): number {
   return 1000 * Math.exp(mu + z * s);
 }
 
+/**
+ * How a schedule is laid out: when its first main poll comes, how dense it is, and whether it
+ * takes the early look. Polling alone uses POLL_DEFAULTS; a job the provider pushes to uses a
+ * sparser safety net (docs/push.md), since a poll there only pays when the push is lost.
+ */
+export interface PollShape {
+  firstPollZ: number;
+  spacing: number;
+  earlyLook: boolean;
+}
+
+export const POLLING: PollShape = {
+  firstPollZ: POLL_DEFAULTS.firstPollZ,
+  spacing: POLL_DEFAULTS.spacing,
+  earlyLook: true,
+};
+
+/**
+ * Webhooks on: the provider tells us of the end (success or failure) within about a second, so
+ * nothing is asked before the likely finish; from a little before the median the schedule is
+ * the usual one at about a quarter of its density. A delivered webhook ends it, so a job costs
+ * ≈1.7 status requests, and a lost webhook is noticed ≈4–8 s late instead of never
+ * (`npm run bench:poll`).
+ */
+export const WEBHOOK_SAFETY_NET: PollShape = { firstPollZ: -0.5, spacing: 0.25, earlyLook: false };
+
+/**
+ * fal's status stream open: its events say every change as it happens, so polls only guard
+ * against a stream that went quiet without closing. First at the 99.9 % quantile, then sparse.
+ */
+export const STREAM_SAFETY_NET: PollShape = { firstPollZ: 3.1, spacing: 0.5, earlyLook: false };
+
 /** Milliseconds from now until the next status request, given time since submit. */
 export function nextPollDelayMs(
   elapsedMs: number,
   plan: PollPlan,
   spacing: number = POLL_DEFAULTS.spacing,
+  shape: Omit<PollShape, 'spacing'> = POLLING,
 ): number {
   const expected = plan.expectedMs;
   // The early look (see POLL_DEFAULTS.earlyLookMs), then nothing until the first main poll.
   const look = Math.min(POLL_DEFAULTS.earlyLookMs, POLL_DEFAULTS.earlyLookFraction * expected);
-  if (elapsedMs < look) return Math.max(1, Math.ceil(look - elapsedMs));
-  const first = quantileMs(plan, POLL_DEFAULTS.firstPollZ);
+  if (shape.earlyLook && elapsedMs < look) return Math.max(1, Math.ceil(look - elapsedMs));
+  const first = quantileMs(plan, shape.firstPollZ);
   // Rounded up so that waking at the returned time lands on or after `first`, never just before
   // it with a zero delay left (a busy loop).
   if (elapsedMs < first) return Math.max(1, Math.ceil(first - elapsedMs));
@@ -105,4 +138,9 @@ export function nextPollDelayMs(
   const min = POLL_DEFAULTS.minInterval * expected;
   const max = POLL_DEFAULTS.maxInterval * expected;
   return Math.max(1, Math.ceil(Math.min(max, Math.max(min, ideal + overrun))));
+}
+
+/** The next delay for a schedule shape (POLLING, WEBHOOK_SAFETY_NET, STREAM_SAFETY_NET). */
+export function nextDelayFor(shape: PollShape, elapsedMs: number, plan: PollPlan): number {
+  return nextPollDelayMs(elapsedMs, plan, shape.spacing, shape);
 }

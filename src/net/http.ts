@@ -144,7 +144,7 @@ export function flattenHeaders(
   return out;
 }
 
-function parseBody(text: string): unknown {
+export function parseBody(text: string): unknown {
   if (text === '') return '';
   try {
     return JSON.parse(text) as unknown;
@@ -153,7 +153,7 @@ function parseBody(text: string): unknown {
   }
 }
 
-function toNetworkError(error: unknown, timedOut: boolean, timeoutMs: number): NetworkError {
+export function toNetworkError(error: unknown, timedOut: boolean, timeoutMs: number): NetworkError {
   if (timedOut)
     return new NetworkError(`request timed out after ${timeoutMs} ms`, {
       refused: false,

@@ -4,6 +4,7 @@
 import type { Http } from '../net/http.js';
 import { maxImageBytesFor } from './catalog.js';
 import { readResult, readStatus } from './fal/poll.js';
+import { followStatus } from './fal/stream.js';
 import { uploadToFal } from './fal/upload.js';
 import {
   FAL_DEFAULT_ENDPOINT,
@@ -33,6 +34,8 @@ export interface FalProviderOptions {
   maxImageBytes?: number;
   /** Told of every request (the metrics). */
   observer?: ProviderRequestObserver;
+  /** Where fal should POST when a request ends (`?fal_webhook=`); absent = no webhook. */
+  webhookUrl?: string;
 }
 
 export const FAL_DEFAULTS = {
@@ -87,7 +90,9 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
         {
           op: 'submit',
           method: 'POST',
-          url: `${queueBase}/${endpoint}`,
+          url: opts.webhookUrl
+            ? withQuery(`${queueBase}/${endpoint}`, 'fal_webhook', opts.webhookUrl)
+            : `${queueBase}/${endpoint}`,
           headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify(toFalInput(request)),
         },
@@ -114,11 +119,18 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
         statusUrl: a.status_url ?? fallback.statusUrl,
         resultUrl: a.response_url ?? fallback.resultUrl,
         cancelUrl: a.cancel_url ?? fallback.cancelUrl,
+        ...(opts.webhookUrl ? { webhook: true } : {}),
       };
     },
 
-    async poll(ref, signal) {
+    async poll(ref, signal, options) {
       const u = urls(ref);
+      if (options?.pushed) {
+        // fal said the request completed: its result is the one call left. An answer that says
+        // "not yet" (202) falls through to the status, as a poll would have asked.
+        const result = readResult(c, await c.send({ op: 'result', method: 'GET', url: u.resultUrl }, signal));
+        if (result.state !== 'running') return result;
+      }
       const status = await c.send(
         { op: 'poll', method: 'GET', url: withQuery(u.statusUrl, 'logs', '0') },
         signal,
@@ -128,6 +140,8 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
       const result = await c.send({ op: 'result', method: 'GET', url: u.resultUrl }, signal);
       return readResult(c, result);
     },
+
+    follow: (ref, signal) => followStatus(c, urls(ref).statusUrl, signal),
 
     async cancel(ref, signal) {
       const res = await c.send({ op: 'cancel', method: 'PUT', url: urls(ref).cancelUrl }, signal);

@@ -14,11 +14,18 @@ export type ProviderSettings = Pick<
   'WAVESPEED_API_KEY' | 'WAVESPEED_BASE_URL' | 'FAL_KEY' | 'FAL_QUEUE_URL' | 'FAL_STORAGE_URL'
 >;
 
+/** Where each provider's webhooks go: `<PUBLIC_URL>/webhooks/<provider>` (docs/push.md). */
+export function webhookUrlFor(publicUrl: string, provider: ProviderId): string {
+  return `${publicUrl.replace(/\/+$/, '')}/webhooks/${provider}`;
+}
+
 export function createProviders(
-  config: ProviderSettings,
+  config: ProviderSettings & { PUBLIC_URL?: string | undefined },
   http: Http,
   observer?: ProviderRequestObserver,
 ): Map<ModelId, VideoProvider> {
+  const webhook = (provider: ProviderId) =>
+    config.PUBLIC_URL ? { webhookUrl: webhookUrlFor(config.PUBLIC_URL, provider) } : {};
   const build = (spec: ModelSpec): VideoProvider | undefined => {
     const common = {
       http,
@@ -33,6 +40,7 @@ export function createProviders(
               ...common,
               baseUrl: config.WAVESPEED_BASE_URL,
               apiKey: config.WAVESPEED_API_KEY,
+              ...webhook('wavespeed'),
             })
           : undefined;
       case 'fal':
@@ -42,6 +50,7 @@ export function createProviders(
               queueUrl: config.FAL_QUEUE_URL,
               storageUrl: config.FAL_STORAGE_URL,
               apiKey: config.FAL_KEY,
+              ...webhook('fal'),
             })
           : undefined;
     }

@@ -3,8 +3,11 @@
 // ProviderError whose message never holds the key. What differs between providers (where an
 // error hides in a 2xx answer, which text names a balance problem) comes in as hooks.
 // docs/providers.md, "Shared behaviour", describes the rules.
+import { request as undiciRequest } from 'undici';
 import {
   NetworkError,
+  flattenHeaders,
+  toNetworkError,
   ResponseTooLargeError,
   retryAfterMs,
   type Http,
@@ -44,7 +47,7 @@ export interface ProviderHooks {
 }
 
 /** What a request is for, as metrics count it: fal's result fetch is `result`, every storage call `upload`. */
-export type ProviderOp = 'submit' | 'poll' | 'result' | 'upload' | 'cancel';
+export type ProviderOp = 'submit' | 'poll' | 'result' | 'upload' | 'cancel' | 'stream';
 
 export interface ProviderRequest extends Omit<HttpRequest, 'timeoutMs' | 'signal'> {
   op: ProviderOp;
@@ -81,10 +84,24 @@ export interface ErrorExtra {
   notAccepted?: boolean;
 }
 
+/** A response whose body is read as it arrives (fal's status stream). */
+export interface StreamingResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: AsyncIterable<Buffer>;
+  /** Stops reading and frees the connection. */
+  close(): void;
+}
+
 export interface ProviderClient {
   readonly provider: ProviderId;
   /** Sends one request; network failures become ProviderErrors, HTTP answers come back as they are. */
   send(req: ProviderRequest, signal?: AbortSignal): Promise<HttpResponse>;
+  /**
+   * Opens a GET whose body streams, with the provider's auth and no overall deadline (only
+   * `connectTimeoutMs` for the status line): the caller's signal ends it.
+   */
+  openStream(url: string, signal: AbortSignal, connectTimeoutMs?: number): Promise<StreamingResponse>;
   /** The failing status of an answer (non-2xx, or an error envelope inside a 2xx), or undefined. */
   failureStatus(res: HttpResponse): number | undefined;
   /** What a failed answer says: for callers that decide on the provider's error code. */
@@ -151,6 +168,48 @@ export function createProviderClient(opts: ProviderClientOptions): ProviderClien
     }
   }
 
+  async function openStream(url: string, signal: AbortSignal, connectTimeoutMs = timeoutMs) {
+    const started = performance.now();
+    let status: number | 'error' = 'error';
+    const connect = AbortSignal.timeout(connectTimeoutMs);
+    const headersSignal = AbortSignal.any([signal, connect]);
+    // The connect deadline must not cut the stream once it is open, so the request runs on a
+    // signal of its own that follows the caller's only.
+    const own = new AbortController();
+    const follow = () => own.abort(signal.reason);
+    const onDeadline = () => own.abort(connect.reason);
+    signal.addEventListener('abort', follow, { once: true });
+    headersSignal.addEventListener('abort', onDeadline, { once: true });
+    try {
+      const res = await undiciRequest(url, {
+        method: 'GET',
+        headers: { Accept: 'text/event-stream', ...opts.authHeaders },
+        signal: own.signal,
+        dispatcher: opts.http.dispatcher,
+      });
+      headersSignal.removeEventListener('abort', onDeadline);
+      status = res.statusCode;
+      // Destroying an undici body emits 'error'; with no listener that would crash the process.
+      res.body.on('error', () => undefined);
+      return {
+        status: res.statusCode,
+        headers: flattenHeaders(res.headers),
+        body: res.body as AsyncIterable<Buffer>,
+        close: () => {
+          signal.removeEventListener('abort', follow);
+          res.body.destroy();
+        },
+      };
+    } catch (error) {
+      headersSignal.removeEventListener('abort', onDeadline);
+      signal.removeEventListener('abort', follow);
+      if (signal.aborted) throw signal.reason ?? error;
+      throw fromNetworkError(provider, toNetworkError(error, connect.aborted, connectTimeoutMs));
+    } finally {
+      observe({ provider, op: 'stream', status, seconds: (performance.now() - started) / 1000 });
+    }
+  }
+
   /** Counting a request must never change its outcome (a paid submit that "failed" on a metric). */
   function observe(event: ProviderRequestEvent): void {
     try {
@@ -189,5 +248,5 @@ export function createProviderClient(opts: ProviderClientOptions): ProviderClien
   }
 
   const readError = (res: HttpResponse) => hooks.readError(res);
-  return { provider, send, failureStatus, readError, httpError, error, clean };
+  return { provider, send, openStream, failureStatus, readError, httpError, error, clean };
 }

@@ -26,6 +26,8 @@ export interface ProviderJobRef {
   statusUrl?: string | undefined;
   resultUrl?: string | undefined;
   cancelUrl?: string | undefined;
+  /** The submit registered our webhook: the provider will push when the job ends (docs/push.md). */
+  webhook?: boolean | undefined;
 }
 
 export type PollResult =
@@ -33,6 +35,18 @@ export type PollResult =
   | { state: 'running' }
   | { state: 'succeeded'; videoUrl: string; nsfw: boolean }
   | { state: 'failed'; error: ProviderError };
+
+/** What fal's status stream says, one event at a time (docs/push.md). */
+export type StreamEvent =
+  { state: 'queued'; position?: number } | { state: 'running' } | { state: 'completed' };
+
+export interface PollOptions {
+  /**
+   * A push (a verified webhook, a stream event) said the job ended: fal's result is fetched at
+   * once instead of asking the status first. The push only says when to look, never what is there.
+   */
+  pushed?: boolean;
+}
 
 export interface UploadInput {
   bytes: Uint8Array;
@@ -50,7 +64,12 @@ export interface VideoProvider {
    * One status check (for fal, the status call and, once COMPLETED, the result call). Throws
    * ProviderError for transport and HTTP failures that say nothing final (retryable ones flagged).
    */
-  poll(ref: ProviderJobRef, signal?: AbortSignal): Promise<PollResult>;
+  poll(ref: ProviderJobRef, signal?: AbortSignal, options?: PollOptions): Promise<PollResult>;
+  /**
+   * fal only: the job's status stream. Yields each status until the job is COMPLETED, then ends;
+   * throws (a ProviderError) when the stream cannot be opened or breaks.
+   */
+  follow?(ref: ProviderJobRef, signal: AbortSignal): AsyncIterable<StreamEvent>;
   /** Best effort; resolves when the provider has taken note, or the job was already finished. */
   cancel(ref: ProviderJobRef, signal?: AbortSignal): Promise<void>;
   /** Copies an input image into the provider's storage and returns a URL the provider accepts. */

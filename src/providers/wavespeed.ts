@@ -21,6 +21,8 @@ export interface WaveSpeedProviderOptions {
   maxImageBytes?: number;
   /** Told of every request (the metrics). */
   observer?: ProviderRequestObserver;
+  /** Where WaveSpeed should POST when a task ends (`?webhook=`); absent = no webhook. */
+  webhookUrl?: string;
 }
 
 export const WAVESPEED_DEFAULTS = { requestTimeoutMs: 30_000 } as const;
@@ -42,6 +44,9 @@ export function createWaveSpeedProvider(opts: WaveSpeedProviderOptions): VideoPr
   // ever goes to the host we were configured with.
   const resultUrl = (id: string) => `${baseUrl}/api/v3/predictions/${encodeURIComponent(id)}/result`;
 
+  // Encoded: the URL is a query value (an early WaveSpeed SDK forgot to, and broke on `&`).
+  const webhookQuery = opts.webhookUrl ? `?webhook=${encodeURIComponent(opts.webhookUrl)}` : '';
+
   return {
     provider: 'wavespeed',
     endpoint: opts.endpoint,
@@ -52,7 +57,7 @@ export function createWaveSpeedProvider(opts: WaveSpeedProviderOptions): VideoPr
         {
           op: 'submit',
           method: 'POST',
-          url: `${baseUrl}/api/v3/${opts.endpoint}`,
+          url: `${baseUrl}/api/v3/${opts.endpoint}${webhookQuery}`,
           headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify(body),
         },
@@ -64,7 +69,7 @@ export function createWaveSpeedProvider(opts: WaveSpeedProviderOptions): VideoPr
       // The task may exist even though we cannot name it, so this is not `notAccepted`.
       if (!parsed.success) throw c.error('protocol', 'WaveSpeed submit answer had no task id (data.id)');
       const id = parsed.data.data.id;
-      return { id, statusUrl: resultUrl(id) };
+      return { id, statusUrl: resultUrl(id), ...(opts.webhookUrl ? { webhook: true } : {}) };
     },
 
     async poll(ref, signal) {

@@ -68,6 +68,7 @@ export const jobSchema = z.object({
       statusUrl: z.string().optional(),
       resultUrl: z.string().optional(),
       cancelUrl: z.string().optional(),
+      webhook: z.boolean().optional(),
     })
     .optional(),
   progress: z

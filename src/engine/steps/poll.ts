@@ -1,7 +1,10 @@
 // Following a submitted job (`submitted`): one status request per wake-up, on the learned
-// schedule; retryable failures back off (never sooner than Retry-After); the deadline cancels at
-// the provider. A finished video moves the job to `succeeded`, and delivery takes it from there.
+// schedule (sparser while the provider pushes: docs/push.md); retryable failures back off (never
+// sooner than Retry-After); the deadline cancels at the provider. A push only wakes this step
+// early: a webhook or a stream's COMPLETED makes it look now, a stream's status stands in for a
+// request. A finished video moves the job to `succeeded`, and delivery takes it from there.
 import { ProviderError } from '../../providers/errors.js';
+import type { PollResult } from '../../providers/types.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { backoffMs } from '../backoff.js';
 import { next, type JobRuntime, type Next, type StepDeps } from '../context.js';
@@ -20,10 +23,16 @@ export async function poll(deps: StepDeps, job: JobRecord, runtime: JobRuntime):
       .catch((error: unknown) => log.warn({ err: error }, 'cancel failed'));
     return next.fail(job, { code: 'timeout' });
   }
-  let result;
+  // A push says when to look (or, from fal's stream, where the job is), never what the video is.
+  const pushed = runtime.pushed;
+  runtime.pushed = undefined;
+  let result: PollResult;
   try {
-    deps.telemetry.statusPoll(provider.provider);
-    result = await provider.poll(ref, deps.signal);
+    if (pushed?.kind === 'progress') result = pushed.result;
+    else {
+      deps.telemetry.statusPoll(provider.provider);
+      result = await provider.poll(ref, deps.signal, pushed ? { pushed: true } : undefined);
+    }
   } catch (error) {
     if (
       error instanceof ProviderError &&
@@ -48,7 +57,7 @@ export async function poll(deps: StepDeps, job: JobRecord, runtime: JobRuntime):
       const seen = {
         phase,
         submittedAt,
-        polls: progress.polls + 1,
+        polls: progress.polls + (pushed?.kind === 'progress' ? 0 : 1),
         ...(position !== undefined ? { position } : {}),
       } as const;
       // Progress is informative only: written when it changes, kept in memory otherwise.
@@ -63,7 +72,10 @@ export async function poll(deps: StepDeps, job: JobRecord, runtime: JobRuntime):
         polls: progress.polls + 1,
         runSeconds: (now - submittedAt) / 1000,
       });
-      log.info({ runMs: now - submittedAt, polls: progress.polls + 1 }, 'video ready');
+      log.info(
+        { runMs: now - submittedAt, polls: progress.polls + 1, ...(pushed ? { pushed: true } : {}) },
+        'video ready',
+      );
       return next.continue(
         await deps.save(job, { state: 'succeeded', output: { url: result.videoUrl, nsfw: result.nsfw } }),
       );
