@@ -101,10 +101,10 @@ export const POLLING: PollShape = {
  * Webhooks on: the provider tells us of the end (success or failure) within about a second, so
  * nothing is asked before the likely finish; from a little before the median the schedule is
  * the usual one at about a quarter of its density. A delivered webhook ends it, so a job costs
- * ≈1.7 status requests, and a lost webhook is noticed ≈4–8 s late instead of never
+ * ≈1.9 status requests, and a lost webhook is noticed ≈4.5 s late instead of never
  * (`npm run bench:poll`).
  */
-export const WEBHOOK_SAFETY_NET: PollShape = { firstPollZ: -0.5, spacing: 0.25, earlyLook: false };
+export const WEBHOOK_SAFETY_NET: PollShape = { firstPollZ: -0.5, spacing: 0.22, earlyLook: false };
 
 /**
  * fal's status stream open: its events say every change as it happens, so polls only guard
