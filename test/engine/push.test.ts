@@ -131,6 +131,13 @@ function controlledStream() {
   return { follow, push: put, opened: () => opened };
 }
 
+/** A stream that fails (with what `error` returns) before its first event. */
+function failingStream(error: () => Error): AsyncIterable<StreamEvent> {
+  return {
+    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error()) }),
+  };
+}
+
 describe('fal status stream', () => {
   it('applies each status without a request and fetches the result once it says COMPLETED', async () => {
     const stream = controlledStream();
@@ -168,11 +175,11 @@ describe('fal status stream', () => {
     let polls = 0;
     const { world: w } = await start(
       {
-        // eslint-disable-next-line require-yield -- a stream that breaks before its first event
-        async *follow() {
-          opened++;
-          throw new ProviderError({ kind: 'network', provider: 'fal', message: 'stream reset' });
-        },
+        follow: () =>
+          failingStream(() => {
+            opened++;
+            return new ProviderError({ kind: 'network', provider: 'fal', message: 'stream reset' });
+          }),
         poll: () => {
           polls++;
           // Running until the stream was given up, then done: only polls can end this job.
@@ -190,11 +197,11 @@ describe('fal status stream', () => {
     let opened = 0;
     const { world: w } = await start(
       {
-        // eslint-disable-next-line require-yield -- refused before any event
-        async *follow() {
-          opened++;
-          throw new ProviderError({ kind: 'failed', provider: 'fal', status: 404, message: 'no stream' });
-        },
+        follow: () =>
+          failingStream(() => {
+            opened++;
+            return new ProviderError({ kind: 'failed', provider: 'fal', status: 404, message: 'no stream' });
+          }),
         poll: () => Promise.resolve(VIDEO),
       },
       { 'wavespeed/ray-2-flash': 300, 'wavespeed/ray-2': 300, 'fal/ray-2-flash': 300 },
