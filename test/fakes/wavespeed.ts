@@ -1,10 +1,14 @@
 // A fake WaveSpeed API on 127.0.0.1 (provider-protocols.md §1.9): submit, poll with a
-// time-driven status timeline, ticket and multipart uploads, output files, and fault knobs.
-import { randomBytes } from 'node:crypto';
+// time-driven status timeline, ticket and multipart uploads, output files, signed webhooks
+// (docs/providers.md, "WaveSpeed webhooks"), and fault knobs.
+import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Request } from 'undici';
 import { z } from 'zod';
+import { createDeliveries, type WebhookFault, type WebhookRecord } from './fal/deliveries.js';
+
+export type { WebhookFault } from './fal/deliveries.js';
 
 type Outcome =
   | { status: 'failed' | 'cancelled' | 'timeout' | 'deleted'; code?: number; error?: string }
@@ -41,6 +45,8 @@ export interface FakeTask {
   videoBytes: Buffer;
   held: boolean;
   completedNow: boolean;
+  /** The `?webhook=` URL given on submit, decoded. */
+  webhook?: string;
 }
 
 export interface FakeWaveSpeed {
@@ -50,12 +56,26 @@ export interface FakeWaveSpeed {
     body: unknown;
     headers: Record<string, string>;
     taskId?: string;
+    /** The `?webhook=` URL, decoded. */
+    webhook?: string;
     at: number;
   }[];
   polls: { id: string; at: number; answered: number; status?: string }[];
   requests: { method: string; path: string; headers: Record<string, string>; at: number }[];
   uploads: { filename: string; contentType: string; bytes: Buffer; url: string }[];
   tasks: Map<string, FakeTask>;
+  /** The account's secret as `GET /api/v3/webhook/secret` hands it out, `whsec_` prefix included. */
+  webhookSecret: string;
+  /** Calls to `GET /api/v3/webhook/secret`, authorized or not. */
+  secretFetches: number;
+  /** Every webhook delivery attempt, in order (a duplicate or a resend is one more). */
+  webhooks: (WebhookRecord & { taskId: string })[];
+  /** Faults for the next deliveries, one each. */
+  failWebhook(...faults: WebhookFault[]): void;
+  /** Resolves once `n` deliveries in all have their outcome (answer, connection error or drop). */
+  webhookSent(n: number): Promise<void>;
+  /** POSTs `webhooks[index]` again, same headers and body; resolves with the new record once answered. */
+  resend(index: number): Promise<WebhookRecord & { taskId: string }>;
   failPolls(...faults: PollFault[]): void;
   failSubmit(fault: SubmitFault): void;
   /** Applies to the next created task; several calls queue up, one per task. */
@@ -87,6 +107,13 @@ export interface FakeWaveSpeedOptions {
   uploadTicket?: boolean;
   /** False makes every upload endpoint answer 404, as a server without media uploads would. */
   uploads?: boolean;
+  /**
+   * How `GET /api/v3/webhook/secret` puts the secret in the envelope, which WaveSpeed does not
+   * document: `data.secret` ('envelope', the default) or `data` itself ('string').
+   */
+  secretShape?: 'envelope' | 'string';
+  /** Every webhook delivery waits this long after the task ends (a `{ delayMs }` fault replaces it). */
+  webhookDelayMs?: number;
 }
 
 const MODELS = new Set(['luma/ray-2-flash-i2v', 'luma/ray-2-i2v']);
@@ -115,6 +142,24 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
   const timers = new Set<NodeJS.Timeout>();
   let holdAll = false;
   const hooks: { method: string; path: RegExp; run: (request: HookedRequest) => void | Promise<void> }[] = [];
+  // Random base64 text: a client that base64-decodes it, as some Svix libraries do, gets another key.
+  const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
+  const deliveries = createDeliveries<'taskId', WebhookFault>({
+    idKey: 'taskId',
+    delayMs: opts.webhookDelayMs ?? 0,
+    sign: (_taskId, body, timestampS, fault) => {
+      const id = `msg_${randomBytes(12).toString('hex')}`;
+      const key = fault && 'badSignature' in fault ? 'not-the-secret' : webhookSecret.slice('whsec_'.length);
+      const digest = createHmac('sha256', key).update(`${id}.${timestampS}.${body}`).digest('hex');
+      return {
+        'webhook-id': id,
+        'webhook-timestamp': String(timestampS),
+        'webhook-signature': `v3,${digest}`,
+      };
+    },
+  });
+  const webhookTimers = new Map<string, NodeJS.Timeout>();
+  const announced = new Set<string>();
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -132,6 +177,12 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     requests: [],
     uploads: [],
     tasks: new Map(),
+    webhookSecret,
+    secretFetches: 0,
+    webhooks: deliveries.records,
+    failWebhook: (...faults) => deliveries.fail(...faults),
+    webhookSent: (n) => deliveries.settled(n),
+    resend: (index) => deliveries.resend(index),
     failPolls: (...faults) => void pollFaults.push(...faults),
     failSubmit: (fault) => void submitFaults.push(fault),
     nextOutcome: (outcome) => void outcomes.push(outcome),
@@ -140,19 +191,22 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
       const task = mustGet(id);
       task.completedNow = true;
       task.held = false;
+      armWebhook(task);
     },
     hold(id) {
-      if (id !== undefined) mustGet(id).held = true;
-      else {
-        holdAll = true;
-        for (const task of fake.tasks.values()) if (!isTerminal(statusOf(task))) task.held = true;
+      const held =
+        id !== undefined ? [mustGet(id)] : [...fake.tasks.values()].filter((t) => !isTerminal(statusOf(t)));
+      if (id === undefined) holdAll = true;
+      for (const task of held) {
+        task.held = true;
+        armWebhook(task);
       }
     },
     release(id) {
-      if (id !== undefined) mustGet(id).held = false;
-      else {
-        holdAll = false;
-        for (const task of fake.tasks.values()) task.held = false;
+      if (id === undefined) holdAll = false;
+      for (const task of id !== undefined ? [mustGet(id)] : fake.tasks.values()) {
+        task.held = false;
+        armWebhook(task);
       }
     },
     statusOf: (id) => {
@@ -169,6 +223,8 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     },
     async close() {
       for (const timer of timers) clearTimeout(timer);
+      for (const timer of webhookTimers.values()) clearTimeout(timer);
+      deliveries.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -198,6 +254,30 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     return task;
   }
 
+  /**
+   * Sends the task's webhook once it is over (now, if it is), and otherwise sets a timer for
+   * the moment the timeline ends it; a held task gets none until released. Called again by the
+   * timer, since a timer may fire a moment before the clock agrees.
+   */
+  function armWebhook(task: FakeTask): void {
+    clearTimeout(webhookTimers.get(task.id));
+    webhookTimers.delete(task.id);
+    if (task.webhook === undefined || announced.has(task.id)) return;
+    const status = statusOf(task);
+    if (isTerminal(status)) {
+      announced.add(task.id);
+      // WaveSpeed calls back on the end of a run; a deleted task has nobody to tell.
+      if (status !== 'deleted') deliveries.deliver(task.id, task.webhook, JSON.stringify(prediction(task)));
+      return;
+    }
+    if (task.held) return;
+    const endsAt = task.createdAt + Math.max(task.queuedMs, task.runMs);
+    webhookTimers.set(
+      task.id,
+      setTimeout(() => armWebhook(task), Math.max(1, endsAt - Date.now())),
+    );
+  }
+
   function statusOf(task: FakeTask): string {
     const elapsed = Date.now() - task.createdAt;
     if (task.completedNow) return task.end.status;
@@ -218,7 +298,14 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     const path = url.pathname;
 
     if (method === 'POST' && path.startsWith('/api/v3/') && MODELS.has(path.slice('/api/v3/'.length))) {
-      return submit(res, path.slice('/api/v3/'.length), body, headers, authorized, at);
+      const webhook = url.searchParams.get('webhook') ?? undefined;
+      return submit(res, path.slice('/api/v3/'.length), body, headers, authorized, at, webhook);
+    }
+    if (method === 'GET' && path === '/api/v3/webhook/secret') {
+      fake.secretFetches += 1;
+      if (!authorized) return unauthorized(res);
+      const data = opts.secretShape === 'string' ? webhookSecret : { secret: webhookSecret };
+      return json(res, 200, { code: 200, message: 'success', data });
     }
     const poll = /^\/api\/v3\/predictions\/([^/]+)(\/result)?$/.exec(path);
     if (method === 'GET' && poll?.[1]) return answerPoll(res, decodeURIComponent(poll[1]), authorized, at);
@@ -314,21 +401,29 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     headers: Record<string, string>,
     authorized: boolean,
     at: number,
+    webhook: string | undefined,
   ): Promise<void> {
     const body = parseJson(raw);
     const parsed = submitBody.safeParse(body);
-    const record: FakeWaveSpeed['submissions'][number] = { endpoint, body, headers, at };
+    const record: FakeWaveSpeed['submissions'][number] = {
+      endpoint,
+      body,
+      headers,
+      at,
+      ...(webhook !== undefined && { webhook }),
+    };
     fake.submissions.push(record);
     const fault = submitFaults.shift();
     if (fault && 'delayMs' in fault) await sleep(fault.delayMs);
     else if (fault) {
-      if (fault.createTask && parsed.success) record.taskId = createTask(endpoint, parsed.data, at).id;
+      if (fault.createTask && parsed.success)
+        record.taskId = createTask(endpoint, parsed.data, at, webhook).id;
       if ('reset' in fault) return void res.destroy();
       return json(res, fault.status, errorEnvelope(fault.status), retryAfter(fault.retryAfter));
     }
     if (!authorized) return unauthorized(res);
     if (!parsed.success) return invalid(res, problemOf(parsed.error));
-    const task = createTask(endpoint, parsed.data, Date.now());
+    const task = createTask(endpoint, parsed.data, Date.now(), webhook);
     record.taskId = task.id;
     json(res, 200, { code: 200, message: 'success', data: prediction(task) });
   }
@@ -357,7 +452,12 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     json(res, 200, { code: 200, message: 'success', data });
   }
 
-  function createTask(endpoint: string, input: z.infer<typeof submitBody>, createdAt: number): FakeTask {
+  function createTask(
+    endpoint: string,
+    input: z.infer<typeof submitBody>,
+    createdAt: number,
+    webhook: string | undefined,
+  ): FakeTask {
     const task: FakeTask = {
       id: randomBytes(16).toString('hex'),
       endpoint,
@@ -370,6 +470,7 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
       videoBytes: defaultVideo,
       held: holdAll,
       completedNow: false,
+      ...(webhook !== undefined && { webhook }),
     };
     const outcome = outcomes.shift();
     if (outcome && 'status' in outcome) {
@@ -387,6 +488,7 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     else if (outcome && 'videoBytes' in outcome) task.videoBytes = outcome.videoBytes;
     else if (outcome) task.runMs = outcome.runMs;
     fake.tasks.set(task.id, task);
+    armWebhook(task);
     return task;
   }
 
@@ -396,6 +498,7 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     const base = {
       id: task.id,
       model: task.endpoint,
+      input: task.input,
       status,
       outputs: [] as string[],
       urls: { get: `${baseUrl}/api/v3/predictions/${task.id}/result` },

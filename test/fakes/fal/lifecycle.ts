@@ -1,5 +1,6 @@
 // One queued request inside the fake fal: IN_QUEUE (position counting down) → IN_PROGRESS →
 // COMPLETED, driven by the clock, plus what its result call answers once it is over.
+import { randomUUID } from 'node:crypto';
 
 export type FakeOutcome =
   | { result422: { type?: string; msg?: string } }
@@ -45,6 +46,12 @@ export class FakeRequest {
   held = false;
   releasedAt = 0;
   cancelledAt: number | undefined;
+  /** The `?fal_webhook=` URL given on submit. */
+  webhook: string | undefined;
+  /** Set once the webhook (if any) went out for the COMPLETED request. */
+  announced = false;
+  /** Differs from the id, as after a server-side retry: a client using it with the queue API gets a 404. */
+  readonly gatewayRequestId = randomUUID();
 
   constructor(
     readonly id: string,
@@ -62,9 +69,30 @@ export class FakeRequest {
       const step = this.queuedMs / (this.queueAhead + 1);
       return { status: 'IN_QUEUE', position: Math.max(0, this.queueAhead - Math.floor(elapsed / step)) };
     }
-    if (this.held) return { status: 'IN_PROGRESS' };
-    const endAt = Math.max(this.createdAt + this.queuedMs + this.runMs, this.releasedAt);
-    return now < endAt ? { status: 'IN_PROGRESS' } : { status: 'COMPLETED' };
+    const end = this.endAt();
+    return end === undefined || now < end ? { status: 'IN_PROGRESS' } : { status: 'COMPLETED' };
+  }
+
+  /** When it is (or, left alone, will be) COMPLETED; undefined while held. */
+  endAt(): number | undefined {
+    if (this.cancelledAt !== undefined) return this.cancelledAt;
+    if (this.held) return undefined;
+    return Math.max(this.createdAt + this.queuedMs + this.runMs, this.releasedAt);
+  }
+
+  /**
+   * The next moment `phase` changes by the clock alone (a queue position, IN_PROGRESS, COMPLETED),
+   * always after `now`; undefined when only release() can move it, or it is over.
+   */
+  nextChangeAt(now: number): number | undefined {
+    if (this.cancelledAt !== undefined) return undefined;
+    const elapsed = now - this.createdAt;
+    if (elapsed < this.queuedMs) {
+      const step = this.queuedMs / (this.queueAhead + 1);
+      return this.createdAt + Math.min((Math.floor(elapsed / step) + 1) * step, this.queuedMs);
+    }
+    const end = this.endAt();
+    return end !== undefined && now < end ? end : undefined;
   }
 
   /** `error`/`error_type` on the COMPLETED status, for failures fal reports there. */
