@@ -57,13 +57,14 @@ export async function startWorld(
   env: Record<string, string> = {},
   fakes: {
     wavespeed?: Parameters<typeof startFakeWaveSpeed>[0];
+    fal?: Parameters<typeof startFakeFal>[0];
     /** The bot's clock (StartOptions.clock), kept across restarts; the system clock when absent. */
     clock?: Clock;
   } = {},
 ): Promise<World> {
   const discord = await startFakeDiscord();
   const wavespeed = await startFakeWaveSpeed({ apiKey: WS_KEY, ...fakes.wavespeed });
-  const fal = await startFakeFal({ apiKey: FAL_KEY });
+  const fal = await startFakeFal({ apiKey: FAL_KEY, ...fakes.fal });
   const dir = mkdtempSync(join(tmpdir(), 'animate-e2e-'));
   const storeUrl = `sqlite://${join(dir, 'store.sqlite')}`;
   const logs: string[] = [];
@@ -78,6 +79,7 @@ export async function startWorld(
     FAL_KEY,
     FAL_QUEUE_URL: fal.queueUrl,
     FAL_STORAGE_URL: fal.storageUrl,
+    FAL_JWKS_URL: fal.jwksUrl,
     STORE_URL: storeUrl,
     LOG_LEVEL: 'debug',
     // The fakes finish a job in about 250 ms; tell the bot so, or it polls on a 59 s schedule.
