@@ -115,17 +115,15 @@ describe('each model end to end', () => {
     });
     expect(w.wavespeed.submissions).toHaveLength(0);
 
-    // Polled the status until COMPLETED, then fetched the result exactly once.
-    const id = submit?.requestId;
+    // Followed over the status stream until COMPLETED (no status poll), then fetched the result
+    // exactly once, after it completed (docs/push.md).
+    const id = submit?.requestId as string;
     expect(id).toBeDefined();
-    const polls = w.fal.statusPolls.filter((p) => p.id === id);
-    expect(polls.length).toBeGreaterThan(0);
-    expect(w.fal.statusPolls.every((p) => p.id === id)).toBe(true);
-    const completed = polls.find((p) => p.status === 'COMPLETED');
-    expect(completed).toBeDefined();
+    expect(w.fal.streams.map((s) => s.id)).toEqual([id]);
+    expect(w.fal.statusPolls).toHaveLength(0);
     expect(w.fal.resultFetches).toHaveLength(1);
     expect(w.fal.resultFetches[0]).toMatchObject({ id, answered: 200 });
-    expect(w.fal.resultFetches[0]?.at).toBeGreaterThanOrEqual(completed?.at ?? Infinity);
+    expect(w.fal.resultFetches[0]?.at).toBeGreaterThanOrEqual(w.fal.completedAt(id) ?? Infinity);
 
     await statusAndThread(w);
     expect(await creditsOf(w)).toBe(64);
