@@ -265,6 +265,31 @@ describe('health and metrics settings', () => {
   });
 });
 
+describe('push settings', () => {
+  it('has no webhooks unless PUBLIC_URL is set; the listener port and fal keys default', () => {
+    const config = loadConfig({ ...REQUIRED });
+    expect(config.PUBLIC_URL).toBeUndefined();
+    expect(config.WEBHOOK_PORT).toBe(8787);
+    expect(config.FAL_JWKS_URL).toBe('https://rest.alpha.fal.ai/.well-known/jwks.json');
+  });
+
+  it('takes any scheme in PUBLIC_URL, without a trailing slash', () => {
+    expect(loadConfig({ ...REQUIRED, PUBLIC_URL: 'https://bot.example.org/' }).PUBLIC_URL).toBe(
+      'https://bot.example.org',
+    );
+    expect(loadConfig({ ...REQUIRED, PUBLIC_URL: 'http://127.0.0.1:9000' }).PUBLIC_URL).toBe(
+      'http://127.0.0.1:9000',
+    );
+  });
+
+  it('names PUBLIC_URL when it is not a URL, and WEBHOOK_PORT when it is not a port', () => {
+    expect(configError({ ...REQUIRED, PUBLIC_URL: 'bot.example.org' }).message).toMatch(/^PUBLIC_URL /);
+    expect(configError({ ...REQUIRED, WEBHOOK_PORT: '70000' }).message).toBe(
+      'WEBHOOK_PORT must be a port number from 0 to 65535',
+    );
+  });
+});
+
 describe('loadSettings', () => {
   const clientOnly = settingsSchema.pick({ DISCORD_CLIENT_ID: true });
 

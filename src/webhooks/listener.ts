@@ -126,37 +126,33 @@ export async function startWebhookListener(opts: WebhookListenerOptions): Promis
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     const provider: ProviderId | undefined =
-      path === '/webhooks/wavespeed' && opts.waveSpeedSecret
-        ? 'wavespeed'
-        : path === '/webhooks/fal' && opts.falKeys
-          ? 'fal'
-          : undefined;
+      path === '/webhooks/wavespeed' ? 'wavespeed' : path === '/webhooks/fal' ? 'fal' : undefined;
     if (!provider) return answer(res, 404, { error: 'not_found' });
-    if (req.method !== 'POST') {
-      res.setHeader('allow', 'POST');
-      return answer(res, 405, { error: 'method_not_allowed' });
-    }
+    // On the two paths, whatever is not a verified delivery is a 401 and changes nothing.
+    const refuse = (reason: string, fields: Record<string, unknown> = {}) => {
+      log.warn({ provider, reason, ...fields }, 'webhook refused');
+      return answer(res, 401, { error: reason });
+    };
+    const configured = provider === 'wavespeed' ? opts.waveSpeedSecret : opts.falKeys;
+    if (req.method !== 'POST') return refuse('not_a_delivery', { method: req.method });
+    // A provider without a key sends us nothing; a delivery in its name cannot be checked.
+    if (!configured) return refuse('provider_off');
     let rawBody: Buffer;
     try {
       rawBody = await readBody(req, limit);
     } catch (error) {
       if (!(error instanceof TooLarge)) throw error;
-      log.warn({ provider, limitBytes: limit }, 'webhook refused: body too large');
       res.setHeader('connection', 'close');
-      return answer(res, 413, { error: 'too_large' });
+      return refuse('too_large', { limitBytes: limit });
     }
     let verdict: Verdict;
     try {
       verdict = await verify(provider, req, rawBody);
     } catch (error) {
-      // The secret or the keys could not be fetched: the provider delivers again later.
-      log.warn({ err: error, provider }, 'webhook not checked: signing keys unavailable');
-      return answer(res, 503, { error: 'unavailable' });
+      // The secret or the keys could not be fetched: refused, and the provider delivers again.
+      return refuse('keys_unavailable', { err: error });
     }
-    if (!verdict.ok) {
-      log.warn({ provider, reason: verdict.reason }, 'webhook refused');
-      return answer(res, 401, { error: verdict.reason });
-    }
+    if (!verdict.ok) return refuse(verdict.reason);
     const deliveryKey = `${provider}:${verdict.deliveryId}`;
     const now = nowS() * 1000;
     if (seen.has(deliveryKey, now)) {

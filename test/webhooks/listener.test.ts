@@ -140,29 +140,58 @@ describe('webhook listener', () => {
     expect(w.hints).toHaveLength(1);
   });
 
-  it('refuses a body over the limit with 413 without reading it all', async () => {
+  it('refuses a body over the limit (401) without reading it all', async () => {
     const w = await start();
     const d = waveSpeedDelivery('task-1');
     const res = await post(w, '/webhooks/wavespeed', Buffer.alloc(5000, 'a'), d.headers);
-    expect(res.status).toBe(413);
+    expect(res).toEqual({ status: 401, body: { error: 'too_large' } });
     expect(w.hints).toEqual([]);
   });
 
-  it('answers 503 when the secret cannot be fetched, so the provider delivers again', async () => {
+  it('refuses (401) while the secret cannot be fetched, so the provider delivers again', async () => {
     const w = await start({ secret: () => Promise.reject(new Error('WaveSpeed down')) });
     const d = waveSpeedDelivery('task-1');
-    expect((await post(w, '/webhooks/wavespeed', d.body, d.headers)).status).toBe(503);
+    expect(await post(w, '/webhooks/wavespeed', d.body, d.headers)).toEqual({
+      status: 401,
+      body: { error: 'keys_unavailable' },
+    });
     expect(w.hints).toEqual([]);
   });
 
-  it('takes only POST on the two paths', async () => {
+  it('refuses anything but a POST on the two paths, and knows no other path', async () => {
     const w = await start();
     const get = await request(`${w.listener.url}/webhooks/fal`);
-    expect(get.statusCode).toBe(405);
+    expect(get.statusCode).toBe(401);
     await get.body.dump();
     const other = await request(`${w.listener.url}/webhooks/other`, { method: 'POST', body: '{}' });
     expect(other.statusCode).toBe(404);
     await other.body.dump();
+  });
+
+  it('refuses (401) a delivery for a provider that has no key here', async () => {
+    const hints: unknown[] = [];
+    const listener = await startWebhookListener({
+      port: 0,
+      host: '127.0.0.1',
+      log,
+      nowS: () => NOW,
+      hint: (provider, taskId) => hints.push({ provider, taskId }) > 0,
+      waveSpeedSecret: () => Promise.resolve(SECRET),
+    });
+    try {
+      const { privateKey } = generateKeyPairSync('ed25519');
+      const d = falDelivery('req-1', privateKey);
+      const res = await request(`${listener.url}/webhooks/fal`, {
+        method: 'POST',
+        body: d.body,
+        headers: d.headers,
+      });
+      expect(res.statusCode).toBe(401);
+      expect(await res.body.json()).toEqual({ error: 'provider_off' });
+      expect(hints).toEqual([]);
+    } finally {
+      await listener.close();
+    }
   });
 
   it('wakes the job of a fal delivery signed by a published key, by the signed request id', async () => {
