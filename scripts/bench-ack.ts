@@ -3,9 +3,10 @@
 // suite's fake Discord and fake WaveSpeed run in a worker thread of the same process
 // (scripts/bench/ack-fakes.ts), as Discord would run elsewhere. 200 members send /animate at
 // the same moment, then 200 buttons are pressed at once (Cancel on each of their status
-// messages). Latency is from the moment the fake dispatched the interaction to the moment it
-// received the bot's first callback, both read in the fake. Goal: p99 ≤ 100 ms. Prints
-// figures, then one JSON line.
+// messages); that is one round, and there are ROUNDS of them (5), since one burst on a shared
+// 2-core machine is at the mercy of whatever else runs. Latency is from the moment the fake
+// dispatched the interaction to the moment it received the bot's first callback, both read in
+// the fake. Goal: p99 ≤ 100 ms, on the median round. Prints figures, then one JSON line.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import type { BurstResult, FakesReady } from './bench/ack-fakes.js';
 import { percentile } from './bench/world.js';
 
 const N = Number(process.env.N ?? 200);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const GOAL_P99_MS = 100;
 const KEY = 'bench-wavespeed-key';
 
@@ -30,7 +32,7 @@ const next = <T>(): Promise<T> =>
     fakes.once('message', resolve);
     fakes.once('error', reject);
   });
-fakes.postMessage({ n: N, key: KEY });
+fakes.postMessage({ n: N, key: KEY, rounds: ROUNDS });
 const { env } = await next<FakesReady>();
 
 const dir = mkdtempSync(join(tmpdir(), 'animate-bench-ack-'));
@@ -51,23 +53,35 @@ const summary = (xs: number[]) => ({
   max: Math.max(...xs),
 });
 
+/** The middle value (the upper one of two). */
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? Number.NaN;
+
 try {
   const done = next<BurstResult>();
   fakes.postMessage('ready');
-  const { commandAckMs, buttonAckMs } = await done;
+  const { rounds } = await done;
+  const perRound = rounds.map((r) => ({
+    commandAckMs: summary(r.commandAckMs),
+    buttonAckMs: summary(r.buttonAckMs),
+  }));
+  const commandP99 = median(perRound.map((r) => r.commandAckMs.p99));
+  const buttonP99 = median(perRound.map((r) => r.buttonAckMs.p99));
   const result = {
     bench: 'ack',
     interactions: N,
-    commandAckMs: summary(commandAckMs),
-    buttonAckMs: summary(buttonAckMs),
+    rounds: perRound,
+    medianP99Ms: { command: commandP99, button: buttonP99 },
     goalP99Ms: GOAL_P99_MS,
-    met: percentile(commandAckMs, 99) <= GOAL_P99_MS && percentile(buttonAckMs, 99) <= GOAL_P99_MS,
+    met: commandP99 <= GOAL_P99_MS && buttonP99 <= GOAL_P99_MS,
   };
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  out(`${N} simultaneous /animate: ack p50 ${result.commandAckMs.p50} ms, p99 ${result.commandAckMs.p99} ms`);
-  out(
-    `${N} simultaneous Cancel presses: ack p50 ${result.buttonAckMs.p50} ms, p99 ${result.buttonAckMs.p99} ms`,
-  );
+  perRound.forEach((r, i) => {
+    out(
+      `round ${i + 1}: ${N} simultaneous /animate: ack p50 ${r.commandAckMs.p50} ms, p99 ${r.commandAckMs.p99} ms; ` +
+        `${N} simultaneous Cancel presses: p50 ${r.buttonAckMs.p50} ms, p99 ${r.buttonAckMs.p99} ms`,
+    );
+  });
+  out(`median round: /animate p99 ${commandP99} ms, Cancel p99 ${buttonP99} ms`);
   out(`goal p99 ≤ ${GOAL_P99_MS} ms: ${result.met ? 'met' : 'NOT met'}`);
   out(JSON.stringify(result));
 } finally {

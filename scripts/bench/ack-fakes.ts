@@ -13,13 +13,15 @@ export interface FakesReady {
 }
 export interface BurstResult {
   kind: 'result';
-  commandAckMs: number[];
-  buttonAckMs: number[];
+  /** One entry per round: every interaction's ack latency. */
+  rounds: { commandAckMs: number[]; buttonAckMs: number[] }[];
 }
 
 const port = parentPort;
 if (!port) throw new Error('ack-fakes.ts runs as a worker thread of scripts/bench-ack.ts');
-const { n, key } = await new Promise<{ n: number; key: string }>((resolve) => port.once('message', resolve));
+const { n, key, rounds } = await new Promise<{ n: number; key: string; rounds: number }>((resolve) =>
+  port.once('message', resolve),
+);
 
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
@@ -51,46 +53,54 @@ const members: FakeUser[] = Array.from({ length: n }, (_, i) => discord.addUser(
 // Warm up: the first interaction pays for loading code paths once.
 await (await discord.sendCommand({ name: 'credits', user: members[0]! })).waitForReply();
 
-const attachments = members.map(() =>
-  discord.addAttachment({ filename: 'cat.png', bytes: PNG, contentType: 'image/png' }),
-);
-const commands = await Promise.all(
-  members.map((user, i) =>
-    discord.sendCommand({
-      name: 'animate',
-      user,
-      attachments: [attachments[i]!],
-      options: [
-        { name: 'image', type: 11, value: attachments[i]!.id },
-        { name: 'prompt', type: 3, value: 'the cat slowly blinks' },
-      ],
-    }),
-  ),
-);
-await Promise.all(commands.map((i) => i.waitForReply(60_000)));
+/** One round: every member sends /animate at once, then every member presses Cancel on theirs. */
+async function round(): Promise<BurstResult['rounds'][number]> {
+  const before = discord.messagesIn(discord.channelId).length;
+  const attachments = members.map(() =>
+    discord.addAttachment({ filename: 'cat.png', bytes: PNG, contentType: 'image/png' }),
+  );
+  const commands = await Promise.all(
+    members.map((user, i) =>
+      discord.sendCommand({
+        name: 'animate',
+        user,
+        attachments: [attachments[i]!],
+        options: [
+          { name: 'image', type: 11, value: attachments[i]!.id },
+          { name: 'prompt', type: 3, value: 'the cat slowly blinks' },
+        ],
+      }),
+    ),
+  );
+  await Promise.all(commands.map((i) => i.waitForReply(60_000)));
 
-// Every member's status message, with its Cancel button.
-await discord.waitFor(() => discord.messagesIn(discord.channelId).length >= n, 60_000);
-const presses = await Promise.all(
-  discord.messagesIn(discord.channelId).map((message, i) => {
-    const row = message.components[0] as { components?: { custom_id?: string }[] } | undefined;
-    const customId = row?.components?.[0]?.custom_id;
-    if (!customId) throw new Error(`status ${message.id} has no Cancel button`);
-    return discord.pressButton({
-      user: members[i]!,
-      customId,
-      messageId: message.id,
-      channelId: message.channel_id,
-    });
-  }),
-);
-await Promise.all(presses.map((i) => i.waitForReply(60_000)));
+  // Every member's new status message, with its Cancel button.
+  await discord.waitFor(() => discord.messagesIn(discord.channelId).length >= before + n, 60_000);
+  const presses = await Promise.all(
+    discord
+      .messagesIn(discord.channelId)
+      .slice(before)
+      .map((message, i) => {
+        const row = message.components[0] as { components?: { custom_id?: string }[] } | undefined;
+        const customId = row?.components?.[0]?.custom_id;
+        if (!customId) throw new Error(`status ${message.id} has no Cancel button`);
+        return discord.pressButton({
+          user: members[i]!,
+          customId,
+          messageId: message.id,
+          channelId: message.channel_id,
+        });
+      }),
+  );
+  await Promise.all(presses.map((i) => i.waitForReply(60_000)));
+  // Let the cancelled jobs end before the next round, so each member may start another.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  return { commandAckMs: commands.map(ackMs), buttonAckMs: presses.map(ackMs) };
+}
 
-port.postMessage({
-  kind: 'result',
-  commandAckMs: commands.map(ackMs),
-  buttonAckMs: presses.map(ackMs),
-} satisfies BurstResult);
+const results: BurstResult['rounds'] = [];
+for (let r = 0; r < rounds; r++) results.push(await round());
+port.postMessage({ kind: 'result', rounds: results } satisfies BurstResult);
 await new Promise((resolve) => port.once('message', resolve)); // the bot has stopped
 await Promise.all([discord.close(), wavespeed.close()]);
 port.close();
