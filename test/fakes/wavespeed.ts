@@ -5,6 +5,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse }
 import type { AddressInfo } from 'node:net';
 import { Request } from 'undici';
 import { z } from 'zod';
+import { createFakeOptimizer, type FakeOptimizer } from './wavespeed/optimizer.js';
 
 type Outcome =
   | { status: 'failed' | 'cancelled' | 'timeout' | 'deleted'; code?: number; error?: string }
@@ -56,6 +57,8 @@ export interface FakeWaveSpeed {
   requests: { method: string; path: string; headers: Record<string, string>; at: number }[];
   uploads: { filename: string; contentType: string; bytes: Buffer; url: string }[];
   tasks: Map<string, FakeTask>;
+  /** The prompt optimizer: its submissions, tasks and knobs (test/fakes/wavespeed/optimizer.ts). */
+  optimizer: FakeOptimizer;
   failPolls(...faults: PollFault[]): void;
   failSubmit(fault: SubmitFault): void;
   /** Applies to the next created task; several calls queue up, one per task. */
@@ -124,6 +127,7 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const optimizer = createFakeOptimizer({ baseUrl: () => baseUrl });
 
   const fake: FakeWaveSpeed = {
     baseUrl,
@@ -132,6 +136,7 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     requests: [],
     uploads: [],
     tasks: new Map(),
+    optimizer: optimizer.fake,
     failPolls: (...faults) => void pollFaults.push(...faults),
     failSubmit: (fault) => void submitFaults.push(fault),
     nextOutcome: (outcome) => void outcomes.push(outcome),
@@ -216,6 +221,8 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     holdAnswer(res, { method, path: url.pathname, headers, body });
     const authorized = headers.authorization === `Bearer ${apiKey}`;
     const path = url.pathname;
+    const optimized = optimizer.route({ method, path, body, headers, authorized });
+    if (optimized) return json(res, optimized.status, optimized.body, optimized.headers);
 
     if (method === 'POST' && path.startsWith('/api/v3/') && MODELS.has(path.slice('/api/v3/'.length))) {
       return submit(res, path.slice('/api/v3/'.length), body, headers, authorized, at);
