@@ -3,6 +3,7 @@
 // its wait bounded, Retry-After honoured, a restart following the same task (and never
 // submitting twice), cancel and reruns.
 import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/engine/clock.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { failoverPlan } from '../../src/engine/failover.js';
 import { ProviderError } from '../../src/providers/errors.js';
@@ -207,6 +208,45 @@ describe('the prompt enhancer step', () => {
     expect(new Set(o.polls.map((p) => p.id))).toStrictEqual(new Set(['opt-1']));
     expect(w.submits.map((s) => s.prompt)).toStrictEqual(['rewritten once']);
     expect(await w.balance()).toBe(79);
+  });
+
+  it('a restart after the wait was over still uses a rewrite that finished meanwhile, and gives up on one that did not', async () => {
+    // A job deadline well past the two minutes the restart takes.
+    const w = (world = await engineWorld({ settings: { jobDeadlineMs: 600_000 } }));
+    let done = false;
+    const o = optimizerFor({
+      answer: () => (done ? { state: 'succeeded', prompt: 'finished while down' } : { state: 'running' }),
+    });
+    const first = w.boot({ optimizer: o.optimizer });
+    const a = await acceptEnhanced(w, first, 'first');
+    const b = await acceptEnhanced(w, first, 'second');
+    await waitForRecord(w, a.id, (j) => j.enhance?.state === 'submitted');
+    await waitForRecord(w, b.id, (j) => j.enhance?.state === 'submitted');
+    await first.stop();
+
+    // Two minutes later: the first task finished while the bot was down, the second never will.
+    const later = { ...systemClock, now: () => Date.now() + 120_000 };
+    const second = w.boot({
+      optimizer: {
+        submit: o.optimizer.submit,
+        poll: (id) =>
+          id === 'opt-1' ? ((done = true), o.optimizer.poll(id)) : Promise.resolve({ state: 'running' }),
+      },
+      clock: later,
+    });
+    await second.resume();
+    await w.settled();
+    await second.stop();
+    expect(o.submits).toHaveLength(2);
+    expect(await w.jobs.get(a.id)).toMatchObject({
+      price: 21,
+      enhance: { state: 'used', prompt: 'finished while down' },
+    });
+    expect(await w.jobs.get(b.id)).toMatchObject({
+      price: 20,
+      enhance: { state: 'failed', reason: 'timeout' },
+    });
+    expect(w.submits.map((s) => s.prompt).sort()).toStrictEqual(['finished while down', 'second']);
   });
 
   it('a restart while the submit was on the wire never submits again: own prompt, credit refunded', async () => {

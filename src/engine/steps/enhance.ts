@@ -80,18 +80,19 @@ async function follow(
   const submittedAt = job.enhance?.submittedAt;
   if (taskId === undefined || submittedAt === undefined) return ownPrompt(deps, job, 'submit_unknown');
   const now = deps.clock.now();
+  // Looked at once more even past the wait (a restart may come late): a finished rewrite is used.
   const left = submittedAt + (deps.settings.enhanceWaitMs ?? ENHANCE_WAIT_MS) - now;
-  if (left <= 0) return ownPrompt(deps, job, 'timeout');
   let result;
   try {
     result = await optimizer.poll(taskId, deps.signal);
   } catch (error) {
     if (deps.signal.aborted) throw error; // stopping: the next start follows the same task
     if (error instanceof ProviderError && error.retryable) {
-      // Never sooner than Retry-After: a wait past the deadline ends in the member's own prompt.
+      // Never sooner than Retry-After: a wait that would end past the bound ends it now.
       const inMs = backoffMs(runtime.retries.enhance++, error.retryAfterMs);
+      if (inMs >= left) return ownPrompt(deps, job, 'timeout', error);
       deps.logFor(job).warn({ err: error.toLog(), retryInMs: inMs }, 'prompt enhancer poll failed; retrying');
-      return next.wake(job, Math.min(inMs, left));
+      return next.wake(job, inMs);
     }
     return ownPrompt(deps, job, 'poll_failed', error);
   }
@@ -99,6 +100,7 @@ async function follow(
   switch (result.state) {
     case 'queued':
     case 'running':
+      if (left <= 0) return ownPrompt(deps, job, 'timeout');
       return next.wake(job, Math.min(pollDelayMs(now - submittedAt), left));
     case 'failed':
       return ownPrompt(deps, job, 'failed', result.error);
