@@ -228,9 +228,12 @@ describe('the prompt enhancer step', () => {
     const later = { ...systemClock, now: () => Date.now() + 120_000 };
     const second = w.boot({
       optimizer: {
-        submit: o.optimizer.submit,
-        poll: (id) =>
-          id === 'opt-1' ? ((done = true), o.optimizer.poll(id)) : Promise.resolve({ state: 'running' }),
+        submit: (request) => o.optimizer.submit(request),
+        poll: (id) => {
+          if (id !== 'opt-1') return Promise.resolve({ state: 'running' });
+          done = true;
+          return o.optimizer.poll(id);
+        },
       },
       clock: later,
     });
