@@ -1,7 +1,7 @@
 // WaveSpeed's prompt optimizer (`/animate enhance`): one POST that creates a task, then polls of
-// that task like any WaveSpeed prediction. Its output is unconfirmed (docs/providers.md, "WaveSpeed
-// prompt optimizer"): a string, or an object with a `text` or `prompt` string, is read as the
-// rewritten prompt; anything else is a failed task, and the engine uses the member's own prompt.
+// that task like any WaveSpeed prediction. Its output is unconfirmed (docs/providers.md,
+// "WaveSpeed prompt optimizer"): a string, or an object with a `text` or `prompt` string, is read
+// as the rewritten prompt; anything else is a failed task, and the engine uses the member's own.
 import { z } from 'zod';
 import type { Http } from '../../net/http.js';
 import { createProviderClient, type ProviderClient, type ProviderRequestObserver } from '../request.js';
