@@ -213,5 +213,5 @@ export function createFakeOptimizer(opts: { baseUrl: () => string; runMs?: numbe
     return { status: 200, body: { code: 200, message: 'success', data: prediction(task) } };
   }
 
-  return { fake, route, statusOf: (id: string) => statusOf(mustGet(id)) };
+  return { fake, route };
 }
