@@ -100,7 +100,10 @@ export function failureMessage(failure: Failure): string {
     case 'guild_only':
       return 'This command works only in a server.';
     case 'unsupported_option':
-      return `${failure.model} does not support \`${failure.option}\`. ${NOTHING_CHARGED}`;
+      // The enhancer is the bot's, not the model's: without it no model offers `enhance`.
+      return failure.option === 'enhance'
+        ? `${failure.model} does not support \`enhance\` here: the prompt enhancer is not available on this bot. ${NOTHING_CHARGED}`
+        : `${failure.model} does not support \`${failure.option}\`. ${NOTHING_CHARGED}`;
     case 'unknown_model':
       return `There is no model called “${failure.model}”.`;
     case 'bad_prompt':

@@ -24,7 +24,7 @@ import { createHttp } from './net/http.js';
 import type { OpsServer } from './ops/http-server.js';
 import { createMetrics } from './ops/metrics.js';
 import { startOps } from './ops/start.js';
-import { availability, createProviders } from './providers/registry.js';
+import { availability, createOptimizer, createProviders } from './providers/registry.js';
 import { createJobStore } from './store/jobs.js';
 import { openStore } from './store/keyv.js';
 import { createGuildSettingsStore, type GuildSettingsStore } from './store/guild-settings.js';
@@ -104,6 +104,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     sharedSlots: store.slots,
     owns: (job) => ownsJobsOf(job.guildId),
     providers,
+    optimizer: createOptimizer(config, http, metrics?.telemetry),
     http,
     delivery,
     clock,

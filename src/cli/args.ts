@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 
 export const USAGE =
   'usage: npm run animate -- --image <path> --prompt <text> [--model <id>] [--size <s>] ' +
-  '[--duration <5|10>] [--resolution <r>] [--loop] [--end-image <path>] [--out <file.mp4>]';
+  '[--duration <5|10>] [--resolution <r>] [--loop] [--end-image <path>] [--enhance] [--out <file.mp4>]';
 
 export interface RunnerArgs {
   image: string;
@@ -15,6 +15,8 @@ export interface RunnerArgs {
   resolution?: string;
   loop?: boolean;
   endImage?: string;
+  /** The prompt enhancer first (WaveSpeed's optimizer, whatever the model; needs its key). */
+  enhance?: boolean;
   out?: string;
 }
 
@@ -29,6 +31,7 @@ const OPTIONS = {
   resolution: { type: 'string' },
   loop: { type: 'boolean' },
   'end-image': { type: 'string' },
+  enhance: { type: 'boolean' },
   out: { type: 'string' },
 } as const;
 
@@ -50,5 +53,6 @@ export function parseRunnerArgs(argv: readonly string[]): ParsedArgs {
     if (value !== undefined) args[key] = value;
   }
   if (rest.loop !== undefined) args.loop = rest.loop;
+  if (rest.enhance !== undefined) args.enhance = rest.enhance;
   return { ok: true, args };
 }

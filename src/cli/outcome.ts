@@ -33,7 +33,10 @@ export function exitCodeForRefusal(code: FailureCode): number {
 export function refusalText(failure: Failure): string {
   switch (failure.code) {
     case 'unsupported_option':
-      return `${failure.model} does not support ${flagOf(failure.option)}`;
+      // The enhancer is WaveSpeed's, whatever the model: what is missing is its key.
+      return failure.option === 'enhance'
+        ? `--enhance needs ${KEY_SETTING.wavespeed} (WaveSpeed's prompt optimizer), which is not set`
+        : `${failure.model} does not support ${flagOf(failure.option)}`;
     case 'model_unavailable':
       return `${failure.model} needs ${keySetting(failure.model)}, which is not set`;
     default:

@@ -6,6 +6,7 @@ export type PhaseName =
   | 'starting'
   | 'waiting'
   | 'uploading'
+  | 'enhancing'
   | 'submitting'
   | 'queued'
   | 'rendering'
@@ -29,6 +30,8 @@ export function phaseOf(job: JobRecord): Phase {
       return at('waiting');
     case 'accepted':
       return { name: 'uploading' };
+    case 'enhancing':
+      return { name: 'enhancing' };
     case 'submitting':
       return { name: 'submitting' };
     case 'submitted':
@@ -48,6 +51,7 @@ const LABELS: Record<PhaseName, string> = {
   starting: 'starting',
   waiting: 'waiting for a free slot',
   uploading: 'uploading the image',
+  enhancing: 'enhancing the prompt',
   submitting: 'submitting',
   queued: 'queued',
   rendering: 'rendering',
@@ -71,6 +75,8 @@ export function percentOf(job: JobRecord, finishAt: number | undefined, now: num
       return 0;
     case 'uploading':
       return 3;
+    case 'enhancing':
+      return 4;
     case 'submitting':
       return 6;
     case 'queued':

@@ -23,6 +23,8 @@ export async function prepare(
   config: TerminalConfig,
   available: (model: ModelId) => boolean,
   cwd: string,
+  /** The prompt enhancer can run: WaveSpeed's optimizer has its key. */
+  canEnhance = false,
 ): Promise<Prepared> {
   const request = checkAnimateRequest(
     {
@@ -33,8 +35,10 @@ export async function prepare(
       resolution: args.resolution,
       loop: args.loop,
       endImage: args.endImage !== undefined,
+      enhance: args.enhance,
     },
     defaultModel(config.DEFAULT_MODEL, available),
+    { enhance: canEnhance },
   );
   if (!available(request.model)) throw new Refusal({ code: 'model_unavailable', model: request.model });
   const maxBytes = Math.min(config.IMAGE_MAX_BYTES, MODELS[request.model].maxImageBytes);

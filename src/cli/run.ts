@@ -12,7 +12,9 @@ import { engineSettingsFrom } from '../engine/settings-from-config.js';
 import { failureMessage, isRefusal } from '../failures.js';
 import { createLogger } from '../logger.js';
 import { createHttp, type Http } from '../net/http.js';
-import { createProviders } from '../providers/registry.js';
+import { promptOf } from '../engine/enhance.js';
+import { createOptimizer, createProviders } from '../providers/registry.js';
+import type { PromptOptimizer } from '../providers/types.js';
 import { createKeyvEconomy } from '../store/economy-keyv.js';
 import { createJobStore, TERMINAL_STATES, type JobRecord } from '../store/jobs.js';
 import type { Store } from '../store/keyv.js';
@@ -70,9 +72,10 @@ export async function runAnimate(
   const http = createHttp();
   try {
     const providers = createProviders(config, http);
+    const optimizer = createOptimizer(config, http);
     let job: Prepared;
     try {
-      job = await prepare(parsed.args, config, (id) => providers.has(id), io.cwd);
+      job = await prepare(parsed.args, config, (id) => providers.has(id), io.cwd, optimizer !== undefined);
     } catch (error) {
       if (isRefusal(error)) {
         say(refusalText(error.failure));
@@ -86,7 +89,7 @@ export async function runAnimate(
       say('interrupted');
       return EXIT.interrupted;
     }
-    return await runJob({ config, http, providers, job, io, interrupted });
+    return await runJob({ config, http, providers, optimizer, job, io, interrupted });
   } finally {
     await within(http.close(), CLOSE_WAIT_MS);
   }
@@ -96,12 +99,13 @@ interface JobRun {
   config: TerminalConfig;
   http: Http;
   providers: ReturnType<typeof createProviders>;
+  optimizer: PromptOptimizer | undefined;
   job: Prepared;
   io: RunnerIo;
   interrupted: AbortSignal;
 }
 
-async function runJob({ config, http, providers, job, io, interrupted }: JobRun): Promise<number> {
+async function runJob({ config, http, providers, optimizer, job, io, interrupted }: JobRun): Promise<number> {
   const view: ProgressView = createProgressView({
     stream: io.stderr,
     tty: io.tty,
@@ -116,10 +120,22 @@ async function runJob({ config, http, providers, job, io, interrupted }: JobRun)
 
   const keyv: Store = new Keyv<unknown>({ namespace: 'animate', throwOnErrors: true });
   let announced = false;
+  let promptTold = false;
   const jobs = watchJobs(createJobStore(keyv), (written) => {
     if (!announced) {
       announced = true;
       say(`job ${written.id}: ${describe(written.request, job.endImage !== undefined)}`);
+    }
+    // The prompt the video is made from, once the enhancer has had its say (on stderr: stdout
+    // holds only the saved path).
+    const enhanced = written.enhance?.state;
+    if (!promptTold && (enhanced === 'used' || enhanced === 'failed')) {
+      promptTold = true;
+      say(
+        enhanced === 'used'
+          ? `prompt (enhanced): ${promptOf(written)}`
+          : `the prompt enhancer was unavailable; using your prompt: ${promptOf(written)}`,
+      );
     }
     view.show(written);
     if (TERMINAL_STATES.has(written.state)) finished(written);
@@ -135,6 +151,7 @@ async function runJob({ config, http, providers, job, io, interrupted }: JobRun)
     policy: () => Promise.resolve({}),
     jobs,
     providers,
+    optimizer,
     http,
     delivery: createTerminalDelivery({
       http,
@@ -209,6 +226,7 @@ function describe(request: AnimateRequest, endImage: boolean): string {
     request.resolution,
     request.loop ? 'loop' : undefined,
     endImage ? 'end image' : undefined,
+    request.enhance ? 'prompt enhancer' : undefined,
   ];
   return parts.filter((p): p is string => p !== undefined).join(', ');
 }

@@ -71,5 +71,10 @@ export const animateData = {
       name: 'end_image',
       description: 'fal only: the image the video should end on',
     },
+    {
+      type: ApplicationCommandOptionType.Boolean,
+      name: 'enhance',
+      description: 'Let the prompt enhancer rewrite your prompt first (+1 credit, refunded if it fails)',
+    },
   ],
 } satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;

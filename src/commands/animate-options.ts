@@ -3,7 +3,7 @@
 import type { Attachment, ChatInputCommandInteraction } from 'discord.js';
 import type { AnimateRequest } from '../engine/engine.js';
 import type { ModelId } from '../providers/catalog.js';
-import { checkAnimateRequest } from './animate-request.js';
+import { checkAnimateRequest, type Offered } from './animate-request.js';
 
 /** The request, and the attachments still to be fetched. */
 export interface AnimateOptions {
@@ -15,6 +15,7 @@ export interface AnimateOptions {
 export function readAnimateOptions(
   interaction: ChatInputCommandInteraction,
   defaultModel: ModelId,
+  offered: Offered,
 ): AnimateOptions {
   const o = interaction.options;
   const endImage = o.getAttachment('end_image');
@@ -27,8 +28,10 @@ export function readAnimateOptions(
       resolution: o.getString('resolution') ?? undefined,
       loop: o.getBoolean('loop') ?? undefined,
       endImage: endImage !== null,
+      enhance: o.getBoolean('enhance') ?? undefined,
     },
     defaultModel,
+    offered,
   );
   return {
     request,

@@ -1,7 +1,8 @@
 // What /animate's options mean for a model, apart from where they came from: the size names, and
 // the one check of a request against the chosen model's catalogue entry. /animate reads its
 // options from the interaction, the terminal runner from its arguments; both refuse here, with a
-// reason, an option the model does not support, never dropping it silently.
+// reason, an option the model does not support, never dropping it silently. `enhance` works with
+// every model, but only where the prompt enhancer is configured (a WaveSpeed key).
 import type { AnimateRequest } from '../engine/engine.js';
 import { Refusal } from '../failures.js';
 import { isModelId, MODELS, type ModelId } from '../providers/catalog.js';
@@ -27,13 +28,25 @@ export interface AnimateChoices {
   loop?: boolean | undefined;
   /** Whether an end image was given (its bytes are checked by whoever reads it). */
   endImage?: boolean;
+  /** The prompt enhancer: true rewrites the prompt first (one more credit). */
+  enhance?: boolean | undefined;
+}
+
+/** What the bot offers beyond the models' own options. */
+export interface Offered {
+  /** The prompt enhancer is configured (WaveSpeed's optimizer, with its key). */
+  enhance: boolean;
 }
 
 const isSize = (v: string): v is keyof typeof SIZE_CHOICES => v in SIZE_CHOICES;
 const isResolution = (v: string): v is Resolution => v === '540p' || v === '720p' || v === '1080p';
 
 /** The request the choices make, or a Refusal saying which option is wrong for which model. */
-export function checkAnimateRequest(choices: AnimateChoices, defaultModel: ModelId): AnimateRequest {
+export function checkAnimateRequest(
+  choices: AnimateChoices,
+  defaultModel: ModelId,
+  offered: Offered = { enhance: false },
+): AnimateRequest {
   const prompt = choices.prompt.trim();
   if (prompt.length === 0 || prompt.length > 2000) {
     throw new Refusal({ code: 'bad_prompt' });
@@ -64,5 +77,8 @@ export function checkAnimateRequest(choices: AnimateChoices, defaultModel: Model
     request.loop = loop;
   }
   if (choices.endImage === true && !spec.supportsEndImage) throw refuse('end_image');
+  // Given at all (false too) without the enhancer: refused like loop on a model without it.
+  if (choices.enhance !== undefined && !offered.enhance) throw refuse('enhance');
+  if (choices.enhance === true) request.enhance = true;
   return request;
 }

@@ -20,7 +20,9 @@ export const animate = {
   async execute(interaction: ChatInputCommandInteraction, deps: CommandDeps) {
     // Refusals that need no I/O answer at once, before the deferral.
     assertCanPost(interaction);
-    const { request, image, endImage } = readAnimateOptions(interaction, deps.defaultModel);
+    const { request, image, endImage } = readAnimateOptions(interaction, deps.defaultModel, {
+      enhance: deps.engine.canEnhance === true,
+    });
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
 
     // The server's own rules (/animate-admin), before anything is quoted or charged.
@@ -51,11 +53,14 @@ export const animate = {
     // A forum or media channel takes no messages: the job gets a post of its own there.
     const threadOnly = interaction.client.channels.cache.get(interaction.channelId)?.isThreadOnly() === true;
     const where = threadOnly ? 'in a new post in this channel' : 'in this channel';
+    const enhancer = request.enhance
+      ? ` (1 of them for the prompt enhancer, given back if it cannot help)`
+      : '';
     // The job is accepted and charged from here on: a failed confirmation is only logged (the
     // generic error reply would wrongly say nothing was charged).
     await interaction
       .editReply({
-        content: `Accepted: ${result.job.price} credits reserved, ${result.balance} left. Progress and the video will appear ${where}.${queued}`,
+        content: `Accepted: ${result.job.price} credits reserved${enhancer}, ${result.balance} left. Progress and the video will appear ${where}.${queued}`,
       })
       .catch((error: unknown) =>
         deps.log.warn(

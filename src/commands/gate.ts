@@ -9,6 +9,7 @@ import {
   type ChatInputCommandInteraction,
   type Client,
 } from 'discord.js';
+import { promptOf } from '../engine/enhance.js';
 import type { Failure } from '../failures.js';
 import type { ModelId } from '../providers/catalog.js';
 import { NO_SETTINGS, type GuildSettings, type GuildSettingsStore } from '../store/guild-settings.js';
@@ -195,7 +196,7 @@ export async function gateRerun(
     threadParentId,
     roleIds,
     model: original.request.model,
-    prompt: original.request.prompt,
+    prompt: promptOf(original),
     rerun: true,
   });
 }

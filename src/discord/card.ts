@@ -17,13 +17,15 @@ import {
   escapeMarkdown,
   time,
 } from 'discord.js';
-import { MODELS } from '../providers/catalog.js';
+import { promptOf } from '../engine/enhance.js';
+import { ENHANCE_PRICE, MODELS } from '../providers/catalog.js';
 import type { JobRecord } from '../store/jobs.js';
 import { customId } from './custom-ids.js';
 import { marker, truncate } from './text.js';
 
 export const CARD_PHASES = [
   'waiting',
+  'enhancing',
   'queued',
   'rendering',
   'fetching',
@@ -76,7 +78,13 @@ export const JOBS_LIST_MAX = ROWS_MAX * BUTTONS_PER_ROW;
 /** The longest prompt a member can type (the /animate option and the modal). */
 export const PROMPT_MAX = 2000;
 
-const IN_PROGRESS: ReadonlySet<CardPhase> = new Set(['waiting', 'queued', 'rendering', 'fetching']);
+const IN_PROGRESS: ReadonlySet<CardPhase> = new Set([
+  'waiting',
+  'enhancing',
+  'queued',
+  'rendering',
+  'fetching',
+]);
 export const isInProgress = (phase: CardPhase): boolean => IN_PROGRESS.has(phase);
 
 // --- text a member wrote, made safe to show ---------------------------------------------------
@@ -124,7 +132,24 @@ function durationText(job: JobRecord): string {
 function priceText(job: JobRecord): string {
   const quoted = job.failover?.quotedPrice;
   const was = quoted !== undefined && quoted > job.price ? ` (was ${quoted})` : '';
-  return `${job.price} credits${was}`;
+  // Once the enhancer failed its credit is back: the line under the prompt says so.
+  const enhancer =
+    job.request.enhance && job.enhance?.state !== 'failed'
+      ? ` (${ENHANCE_PRICE} for the prompt enhancer)`
+      : '';
+  return `${job.price} credits${was}${enhancer}`;
+}
+
+/** Under the prompt: where it came from when the enhancer rewrote it, or why it did not. */
+function enhancerLine(job: JobRecord): string | undefined {
+  switch (job.enhance?.state) {
+    case 'used':
+      return `-# ✨ Rewritten by the prompt enhancer from yours: “${plainLine(job.request.prompt, ENHANCER_FROM_MAX)}”`;
+    case 'failed':
+      return `-# Prompt enhancer unavailable; your own prompt was used and ${ENHANCE_PRICE} credit refunded.`;
+    default:
+      return undefined;
+  }
 }
 
 // --- phase, progress and timing -----------------------------------------------------------------
@@ -135,6 +160,8 @@ export function phaseTitle(view: Pick<CardView, 'phase' | 'position'>): string {
   switch (view.phase) {
     case 'waiting':
       return `⏳ Waiting in line${at('place')}`;
+    case 'enhancing':
+      return '✨ Enhancing your prompt';
     case 'queued':
       return `🕒 In the provider’s queue${at('position')}`;
     case 'rendering':
@@ -154,6 +181,8 @@ function phaseSentence(view: CardView): string | undefined {
   switch (view.phase) {
     case 'waiting':
       return 'It starts as soon as there is room.';
+    case 'enhancing':
+      return 'The prompt enhancer is rewriting your prompt; the video starts right after.';
     case 'queued':
       return 'The provider has it and starts it shortly.';
     case 'rendering':
@@ -172,6 +201,7 @@ function phaseSentence(view: CardView): string | undefined {
 
 const COLOURS: Record<CardPhase, number> = {
   waiting: Colors.Grey,
+  enhancing: Colors.Fuchsia,
   queued: Colors.Blurple,
   rendering: Colors.Blue,
   fetching: Colors.Aqua,
@@ -181,7 +211,7 @@ const COLOURS: Record<CardPhase, number> = {
 };
 
 /**
- * How far along the job is, 0 to 1: waiting 0, queued 0.1 to 0.3 (nearer the front, further
+ * How far along the job is, 0 to 1: waiting 0, enhancing 0.05, queued 0.1 to 0.3 (nearer the front, further
  * along), rendering 0.3 to 0.9 by the time since the provider started against the expected
  * finish, fetching 0.9, done 1. Undefined for a job that ended without a video.
  */
@@ -189,6 +219,8 @@ export function progressFraction(job: JobRecord, view: CardView): number | undef
   switch (view.phase) {
     case 'waiting':
       return 0;
+    case 'enhancing':
+      return 0.05;
     case 'queued':
       return view.position === undefined ? 0.1 : 0.1 + 0.2 / Math.max(1, view.position);
     case 'rendering': {
@@ -246,6 +278,8 @@ function webUrl(url: string | undefined): string | undefined {
 // --- the status card ----------------------------------------------------------------------------
 
 const CARD_PROMPT_MAX = 1500;
+/** The member's own words under a rewritten prompt. */
+const ENHANCER_FROM_MAX = 300;
 const CARD_NOTE_MAX = 600;
 
 /** The note under the progress: the caller's, else the failure sentence of a failed job. */
@@ -270,8 +304,11 @@ export function statusCard(job: JobRecord, view: CardView): CardMessage {
   const content = `🎬 <@${job.userId}>${job.rerunOf ? ' · 🔁 rerun' : ''}\n${marker(job.id, 'status')}`;
 
   const fraction = progressFraction(job, view);
+  const enhancer = enhancerLine(job);
   const description = [
-    `> ${plainLine(job.request.prompt, CARD_PROMPT_MAX)}`,
+    // The prompt the video is made from: the enhancer's rewrite once it was used.
+    `> ${plainLine(promptOf(job), CARD_PROMPT_MAX)}`,
+    ...(enhancer ? [enhancer] : []),
     '',
     ...[
       phaseSentence(view),
@@ -350,7 +387,8 @@ export function editRerunModal(job: JobRecord): ModalBuilder {
     .setMaxLength(PROMPT_MAX)
     .setRequired(true);
   // A prefill longer than the input allows is refused by Discord; an empty one by the builder.
-  const prefill = cut(job.request.prompt, PROMPT_MAX);
+  // The prompt the job ran with (the enhancer's rewrite, when used), ready to change.
+  const prefill = cut(promptOf(job), PROMPT_MAX);
   if (prefill !== '') input.setValue(prefill);
   return new ModalBuilder()
     .setCustomId(customId('editsubmit', job.id))
@@ -404,7 +442,7 @@ export function jobsList(jobs: ReadonlyArray<{ job: JobRecord; view: CardView }>
   const room = LIST_BUDGET - fixed - LIST_SEPARATOR.length * (shown.length - 1);
   const promptMax = Math.max(LIST_PROMPT_MIN, Math.min(LIST_PROMPT_MAX, Math.floor(room / shown.length)));
   const entries = shown.map(
-    ({ job }, i) => `${parts[i]?.[0] ?? ''}${plainLine(job.request.prompt, promptMax)}${parts[i]?.[1] ?? ''}`,
+    ({ job }, i) => `${parts[i]?.[0] ?? ''}${plainLine(promptOf(job), promptMax)}${parts[i]?.[1] ?? ''}`,
   );
   const embed = new EmbedBuilder()
     .setColor(Colors.Blurple)

@@ -13,6 +13,7 @@ import {
 import type { CommandDeps } from '../commands/types.js';
 import { gateRerun } from '../commands/gate.js';
 import { failureMessage, type Failure } from '../failures.js';
+import { promptOf, withPrompt } from '../engine/enhance.js';
 import type { JobRecord } from '../store/jobs.js';
 import { editRerunModal } from './card.js';
 import { parseCustomId, type ParsedCustomId } from './custom-ids.js';
@@ -113,7 +114,8 @@ export async function runComponent(
       if (interaction.isButton()) await interaction.showModal(editRerunModal(job));
       return;
     case 'rerun':
-      await rerun(interaction, job, job.request.prompt, deps);
+      // The prompt it ran with: the enhancer's rewrite, when it was used (not enhanced again).
+      await rerun(interaction, job, promptOf(job), deps);
       return;
     case 'editsubmit': {
       if (!interaction.isModalSubmit()) return;
@@ -136,7 +138,7 @@ async function rerun(
   deps: CommandDeps,
 ): Promise<void> {
   await acknowledge(interaction);
-  const asked: JobRecord = { ...original, request: { ...original.request, prompt } };
+  const asked = withPrompt(original, prompt);
   const roleIds =
     interaction.inCachedGuild() || interaction.member === null
       ? interaction.inCachedGuild()

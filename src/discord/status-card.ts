@@ -11,6 +11,8 @@ export function phaseOf(job: JobRecord): CardPhase {
   switch (job.state) {
     case 'waiting':
       return 'waiting';
+    case 'enhancing':
+      return 'enhancing';
     case 'submitted':
       return job.progress?.phase === 'running' ? 'rendering' : 'queued';
     case 'succeeded':

@@ -1,5 +1,6 @@
 // Message text: every string the bot sends to Discord is built here and kept inside Discord's
 // limits, however long the prompt.
+import { promptOf } from '../engine/enhance.js';
 import { MODELS } from '../providers/catalog.js';
 import type { JobRecord } from '../store/jobs.js';
 
@@ -50,7 +51,7 @@ export function movedNote(job: JobRecord): string {
 }
 
 export function resultText(job: JobRecord, opts: { url?: string; spoiler: boolean }): string {
-  const lines = [`<@${job.userId}> your video is ready.`, quotePrompt(job.request.prompt, 200)];
+  const lines = [`<@${job.userId}> your video is ready.`, quotePrompt(promptOf(job), 200)];
   if (opts.spoiler) lines.push('⚠️ Content warning: the provider flagged this video as possibly sensitive.');
   if (opts.url) lines.push(opts.spoiler ? `||${opts.url}||` : opts.url);
   lines.push('Press Rerun (or react with 🔁) to run it again, charged to whoever asks.');

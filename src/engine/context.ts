@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import type { MediaBudget } from '../media/budget.js';
 import type { Http } from '../net/http.js';
 import type { ModelId } from '../providers/catalog.js';
-import type { PollResult, ProviderId, VideoProvider } from '../providers/types.js';
+import type { PollResult, PromptOptimizer, ProviderId, VideoProvider } from '../providers/types.js';
 import type { JobRecord, JobStore } from '../store/jobs.js';
 import type { SlotStore } from '../store/slots.js';
 import { scopeFor, type AccountRef, type Allowance, type Economy, type SpendCap } from '../store/economy.js';
@@ -42,6 +42,8 @@ export interface EngineSettings {
   nsfwPolicy: 'spoiler' | 'block';
   /** Bytes of media (downloaded videos) held in memory at once; deliveries wait for room. */
   mediaMemoryBytes: number;
+  /** How long the prompt enhancer may take before the member's own prompt is used; default 60 s. */
+  enhanceWaitMs?: number;
 }
 
 export const ENGINE_DEFAULTS = {
@@ -67,6 +69,13 @@ export function accountOf(settings: Pick<EngineSettings, 'creditsScope'>, job: J
   return { scope: job.scope ?? scopeFor(settings.creditsScope, job.guildId), userId: job.userId };
 }
 
+/** What a job's hold is for, in the ledger (`/credits` lists it). */
+export function holdNote(
+  request: Pick<JobRecord['request'], 'model' | 'durationSeconds' | 'enhance'>,
+): string {
+  return `${request.model} ${request.durationSeconds}s${request.enhance ? ' + prompt enhancer' : ''}`;
+}
+
 /** What the engine is built from, in the composition root. */
 export interface EngineDeps {
   settings: EngineSettings;
@@ -83,6 +92,8 @@ export interface EngineDeps {
    */
   owns?: (job: JobRecord) => boolean;
   providers: ReadonlyMap<ModelId, VideoProvider>;
+  /** WaveSpeed's prompt optimizer (`/animate enhance`); absent without a WaveSpeed key. */
+  optimizer?: PromptOptimizer | undefined;
   http: Http;
   delivery: Delivery;
   clock: Clock;
@@ -117,7 +128,7 @@ export interface StepDeps extends EngineDeps {
 
 /** Per-job facts that need not survive a restart. */
 export interface JobRuntime {
-  retries: { submit: number; upload: number; poll: number; deliver: number; step: number };
+  retries: { submit: number; upload: number; poll: number; deliver: number; step: number; enhance: number };
   lastStatusEditAt: number;
   /** A status edit held back by the 5 s spacing: the latest job to show, sent when its timer fires. */
   statusPending?: { job: JobRecord; timer: unknown } | undefined;
@@ -139,7 +150,7 @@ export interface JobRuntime {
 
 export function newRuntime(resumed: boolean): JobRuntime {
   return {
-    retries: { submit: 0, upload: 0, poll: 0, deliver: 0, step: 0 },
+    retries: { submit: 0, upload: 0, poll: 0, deliver: 0, step: 0, enhance: 0 },
     lastStatusEditAt: 0,
     images: {},
     resumed,

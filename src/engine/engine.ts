@@ -6,11 +6,19 @@ import { randomBytes } from 'node:crypto';
 import { createMediaBudget } from '../media/budget.js';
 import { download } from '../net/download.js';
 import { storedFailure, type Failure } from '../failures.js';
-import { MODELS } from '../providers/catalog.js';
+import { ENHANCE_PRICE, MODELS } from '../providers/catalog.js';
 import { TERMINAL_STATES, type JobRecord, type JobState } from '../store/jobs.js';
 import { KeyedLock } from '../store/lock.js';
 import { Admission } from './admission.js';
-import { newRuntime, type Policy, type EngineDeps, type JobRuntime, type StepDeps } from './context.js';
+import {
+  holdNote,
+  newRuntime,
+  type Policy,
+  type EngineDeps,
+  type JobRuntime,
+  type StepDeps,
+} from './context.js';
+import { rerunRequest } from './enhance.js';
 import { runJob, type Dispatcher } from './lifecycle.js';
 import { nextDelayFor, POLLING, STREAM_SAFETY_NET, WEBHOOK_SAFETY_NET } from './poll-schedule.js';
 import { backoffMs } from './backoff.js';
@@ -56,6 +64,8 @@ export type AcceptResult =
   | { ok: false; failure: Failure };
 
 export interface Engine {
+  /** Whether `/animate enhance` can run here: WaveSpeed's prompt optimizer is configured. */
+  readonly canEnhance: boolean;
   /**
    * The price of a request, or why it cannot be had (model off, not enough credits). Writes
    * nothing but what the member's next action would anyway (a due allowance, a migration).
@@ -103,6 +113,7 @@ export interface EngineStats {
 const CANCELLABLE: ReadonlySet<JobRecord['state']> = new Set([
   'waiting',
   'accepted',
+  'enhancing',
   'submitted',
   'succeeded',
 ]);
@@ -351,12 +362,19 @@ export function createEngine(deps: EngineDeps): Engine {
     }, RUN_TIMES_SAVE_MS);
   }
 
+  /** The model's price, and the prompt enhancer's credit when it is asked for. */
   const price = (request: AnimateRequest): number =>
     MODELS[request.model].price({
       aspectRatio: request.aspectRatio,
       durationSeconds: request.durationSeconds,
       ...(request.resolution ? { resolution: request.resolution } : {}),
-    });
+    }) + (request.enhance ? ENHANCE_PRICE : 0);
+
+  /** `enhance` without WaveSpeed's optimizer is refused like any option the bot cannot honour. */
+  const unsupported = (request: AnimateRequest): Failure | undefined =>
+    request.enhance && !deps.optimizer
+      ? { code: 'unsupported_option', model: request.model, option: 'enhance' }
+      : undefined;
 
   const accountFor = (requester: Pick<Requester, 'userId' | 'guildId'>) => ({
     scope: scopeFor(settings.creditsScope, requester.guildId),
@@ -375,6 +393,8 @@ export function createEngine(deps: EngineDeps): Engine {
   ): Promise<Quote> {
     if (!deps.providers.has(request.model))
       return { ok: false, failure: { code: 'model_unavailable', model: request.model } };
+    const refused = unsupported(request);
+    if (refused) return { ok: false, failure: refused };
     const cost = price(request);
     const policy = await deps.policy(requester.guildId);
     const { free } = await economy.wallet(accountFor(requester), policy.allowance);
@@ -403,6 +423,8 @@ export function createEngine(deps: EngineDeps): Engine {
         ok: false,
         failure: { code: 'model_unavailable', model: request.model, ...(rerunOf ? { rerun: true } : {}) },
       };
+    const refused = unsupported(request);
+    if (refused) return { ok: false, failure: refused };
     const now = clock.now();
     const policy = await deps.policy(requester.guildId);
     const account = accountFor(requester);
@@ -416,6 +438,7 @@ export function createEngine(deps: EngineDeps): Engine {
       ...(rerunOf ? { rerunOf } : {}),
       request,
       price: price(request),
+      ...(request.enhance ? { enhance: { state: 'pending' as const } } : {}),
       runModel: request.model,
       discord: { attachmentSizeLimit: requester.attachmentSizeLimit },
       createdAt: now,
@@ -436,7 +459,7 @@ export function createEngine(deps: EngineDeps): Engine {
         account,
         jobId: job.id,
         amount: job.price,
-        note: `${request.model} ${request.durationSeconds}s`,
+        note: holdNote(request),
         ...(policy.allowance ? { allowance: policy.allowance } : {}),
         ...(policy.cap ? { cap: policy.cap } : {}),
       });
@@ -509,7 +532,8 @@ export function createEngine(deps: EngineDeps): Engine {
       if (!got?.ok) return { ok: false, failure: { code: 'input_image_gone' } };
       images[which] = got.bytes;
     }
-    return admit(requester, original.request, images, original.id);
+    // The prompt it ran with (the enhancer's rewrite, when used), not enhanced or charged for again.
+    return admit(requester, rerunRequest(original), images, original.id);
   }
 
   /** When each member last reran (this process), pruned of waits long over. */
@@ -529,6 +553,7 @@ export function createEngine(deps: EngineDeps): Engine {
   });
 
   return {
+    canEnhance: deps.optimizer !== undefined,
     quote,
 
     accept: (input) =>

@@ -3,10 +3,12 @@
 // video: the same size, the nearest duration (fal has 5 s and 9 s, WaveSpeed 5 s and 10 s: both
 // are asked for as 5 or 10 and map it themselves) and the same resolution class. WaveSpeed renders
 // 720p, so a WaveSpeed job runs on fal at 720p, and a fal job moves to WaveSpeed only at 720p.
-// The member is never charged more than was quoted: the lower of the two prices.
+// The member is never charged more than was quoted: the lower of the two prices (a prompt
+// enhancer that was used keeps its credit on either side).
 import { MODELS, type ModelId, type ModelOptions } from '../providers/catalog.js';
 import type { Resolution } from '../providers/types.js';
 import type { JobRecord } from '../store/jobs.js';
+import { enhancerCharge } from './enhance.js';
 
 /** The resolution WaveSpeed's Ray 2 models render (they take no resolution option). */
 const WAVESPEED_RESOLUTION: Resolution = '720p';
@@ -51,5 +53,5 @@ export function failoverPlan(job: JobRecord, configured: (id: ModelId) => boolea
   );
   if (!to) return undefined;
   const ran = MODELS[to.id].price(runOptions({ request: r, runModel: to.id }));
-  return { model: to.id, price: Math.min(job.price, ran) };
+  return { model: to.id, price: Math.min(job.price, ran + enhancerCharge(job)) };
 }

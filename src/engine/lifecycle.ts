@@ -7,7 +7,10 @@
 //   accepting ──(hold + record written)──▶ waiting ──(a slot frees)──▶ accepted
 //        │                                                    │
 //        └─ found at start: undo (refund any hold, silent)    ▼
-//   accepted    start       hold checked, status message, inputs uploaded, then `submitting`
+//   accepted    start       hold checked, status message, inputs uploaded, then `enhancing`
+//                           if the prompt enhancer has work left, else `submitting`
+//   enhancing   enhance     the optimizer's task id written before it is followed (bounded);
+//                           the rewrite or the member's own prompt (credit refunded) → `accepted`
 //   submitting  (the paid submit is on the wire) → `submitted`; found at start: lostSubmit
 //   submitted   poll        on the learned schedule until the provider says done → `succeeded`
 //   succeeded   deliver     download, `delivering`, post once, record, charge → `delivered`
@@ -20,6 +23,7 @@ import type { JobRecord, JobState } from '../store/jobs.js';
 import { backoffMs } from './backoff.js';
 import type { JobRuntime, Next, Step, StepDeps } from './context.js';
 import { deliver } from './steps/deliver.js';
+import { enhance } from './steps/enhance.js';
 import { settle, undo } from './steps/fail.js';
 import { poll } from './steps/poll.js';
 import { lostSubmit, start } from './steps/start.js';
@@ -30,6 +34,7 @@ const STEPS: Record<JobState, Step | undefined> = {
   accepting: undo,
   waiting: waitTurn,
   accepted: start,
+  enhancing: enhance,
   submitting: lostSubmit,
   submitted: poll,
   succeeded: deliver,

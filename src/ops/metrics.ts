@@ -73,7 +73,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   });
   const requests = new Counter({
     name: 'animate_provider_requests_total',
-    help: 'HTTP requests to the providers, by provider, op (submit, poll, result, upload, cancel) and HTTP status (or error when no answer came).',
+    help: 'HTTP requests to the providers, by provider, op (submit, poll, result, upload, cancel, enhance, enhance_poll) and HTTP status (or error when no answer came).',
     labelNames: ['provider', 'op', 'status'] as const,
     registers,
   });

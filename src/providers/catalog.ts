@@ -35,6 +35,12 @@ export interface ModelSpec {
   price(options: ModelOptions): number;
 }
 
+/**
+ * Credits the prompt enhancer adds to any model's price (`/animate enhance`): WaveSpeed's prompt
+ * optimizer costs US$0.001 a run, billed as one whole credit and refunded when it fails.
+ */
+export const ENHANCE_PRICE = 1;
+
 const MiB = 1024 * 1024;
 const RESOLUTION_FACTOR: Record<Resolution, number> = { '540p': 1, '720p': 2, '1080p': 4 };
 

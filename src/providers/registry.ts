@@ -1,12 +1,14 @@
 // Builds the providers the settings enable: a model is offered only when its provider has a key.
 // Each model's endpoint and image cap come from the catalogue; every request is told to `observer`.
+// The prompt optimizer comes with the WaveSpeed key, whatever model a job runs on.
 import type { Config } from '../config.js';
 import type { Http } from '../net/http.js';
 import { MODEL_IDS, MODELS, type ModelId, type ModelSpec } from './catalog.js';
 import { createFalProvider } from './fal.js';
 import type { ProviderRequestObserver } from './request.js';
-import type { ProviderId, VideoProvider } from './types.js';
+import type { PromptOptimizer, ProviderId, VideoProvider } from './types.js';
 import { createWaveSpeedProvider } from './wavespeed.js';
+import { createPromptOptimizer } from './wavespeed/optimizer.js';
 
 /** The settings the providers are built from (the bot's and the terminal runner's both have them). */
 export type ProviderSettings = Pick<
@@ -61,6 +63,21 @@ export function createProviders(
     if (provider) providers.set(id, provider);
   }
   return providers;
+}
+
+/** WaveSpeed's prompt optimizer (`/animate enhance`, for every model) while its key is set. */
+export function createOptimizer(
+  config: Pick<ProviderSettings, 'WAVESPEED_API_KEY' | 'WAVESPEED_BASE_URL'>,
+  http: Http,
+  observer?: ProviderRequestObserver,
+): PromptOptimizer | undefined {
+  if (!config.WAVESPEED_API_KEY) return undefined;
+  return createPromptOptimizer({
+    http,
+    baseUrl: config.WAVESPEED_BASE_URL,
+    apiKey: config.WAVESPEED_API_KEY,
+    observer,
+  });
 }
 
 /** The setting that holds each provider's key. */

@@ -46,8 +46,13 @@ export interface ProviderHooks {
   kindFor?(status: number, info: ErrorInfo): ProviderErrorKind | undefined;
 }
 
-/** What a request is for, as metrics count it: fal's result fetch is `result`, every storage call `upload`. */
-export type ProviderOp = 'submit' | 'poll' | 'result' | 'upload' | 'cancel' | 'stream';
+/**
+ * What a request is for, as metrics count it: fal's result fetch is `result`, every storage call
+ * `upload`, fal's status stream `stream`; the prompt optimizer's submit is `enhance` and its polls
+ * `enhance_poll`, apart from the videos' own.
+ */
+export type ProviderOp =
+  'submit' | 'poll' | 'result' | 'upload' | 'cancel' | 'stream' | 'enhance' | 'enhance_poll';
 
 export interface ProviderRequest extends Omit<HttpRequest, 'timeoutMs' | 'signal'> {
   op: ProviderOp;

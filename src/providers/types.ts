@@ -75,3 +75,26 @@ export interface VideoProvider {
   /** Copies an input image into the provider's storage and returns a URL the provider accepts. */
   upload(input: UploadInput, signal?: AbortSignal): Promise<string>;
 }
+
+/** What the prompt optimizer is asked: the member's prompt, with the input image for context. */
+export interface OptimizeRequest {
+  text: string;
+  /** A URL the optimizer can fetch (the upload the video submit uses). */
+  imageUrl?: string;
+}
+
+export type OptimizePoll =
+  | { state: 'queued' }
+  | { state: 'running' }
+  /** The rewritten prompt, trimmed, 1 to 2,000 characters. */
+  | { state: 'succeeded'; prompt: string }
+  | { state: 'failed'; error: ProviderError };
+
+/**
+ * WaveSpeed's prompt optimizer (`/animate enhance`), followed like a video task: one paid submit,
+ * then status polls. Throws ProviderError like a VideoProvider; never retries by itself.
+ */
+export interface PromptOptimizer {
+  submit(request: OptimizeRequest, signal?: AbortSignal): Promise<{ id: string }>;
+  poll(id: string, signal?: AbortSignal): Promise<OptimizePoll>;
+}

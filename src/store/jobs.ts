@@ -10,6 +10,7 @@ export const JOB_STATES = [
   'accepting', // being accepted: the hold may or may not exist yet; undone if found at start
   'waiting', // accepted, credits held, waiting for the member's turn
   'accepted', // credits held, nothing sent to the provider yet
+  'enhancing', // the prompt enhancer is rewriting the prompt (see `enhance`); then `accepted` again
   'submitting', // the paid submit may be on the wire
   'submitted', // the provider has the job (ref stored)
   'succeeded', // the provider finished; output URL stored
@@ -52,6 +53,8 @@ export const jobSchema = z.object({
     durationSeconds: z.union([z.literal(5), z.literal(10)]),
     resolution: z.enum(['540p', '720p', '1080p']).optional(),
     loop: z.boolean().optional(),
+    /** Asked with `enhance:true`: the prompt enhancer first (its credit is in `price`). */
+    enhance: z.boolean().optional(),
     image: imageSchema,
     endImage: imageSchema.optional(),
   }),
@@ -62,6 +65,22 @@ export const jobSchema = z.object({
   runModel: z.enum(MODEL_IDS),
   /** Set when the job moved to another provider: what it came from and what was quoted. */
   failover: z.object({ from: z.enum(MODEL_IDS), quotedPrice: z.number().int().nonnegative() }).optional(),
+  /**
+   * The prompt enhancer, for a job asked with `enhance`: `pending` until its submit, `submitting`
+   * while that may be on the wire, `submitted` with the task id while it is followed, then `used`
+   * with the rewritten prompt or `failed` (the member's own prompt runs, its credit refunded).
+   */
+  enhance: z
+    .object({
+      state: z.enum(['pending', 'submitting', 'submitted', 'used', 'failed']),
+      taskId: z.string().optional(),
+      submittedAt: z.number().optional(),
+      /** The rewritten prompt the video is made from (`used`). */
+      prompt: z.string().optional(),
+      /** Why the member's own prompt was used (`failed`), for the log and the record. */
+      reason: z.string().optional(),
+    })
+    .optional(),
   providerRef: z
     .object({
       id: z.string(),

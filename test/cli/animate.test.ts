@@ -9,6 +9,7 @@ import { FAL_KEY, PNG, WS_KEY } from '../e2e/harness.js';
 import { projectCopy } from '../e2e/project.js';
 import { startFakeFal, type FakeFal } from '../fakes/fal.js';
 import { startFakeWaveSpeed, type FakeWaveSpeed } from '../fakes/wavespeed.js';
+import { REWRITE_SUFFIX } from '../fakes/wavespeed/optimizer.js';
 import { runRunner, startRunner } from './runner.js';
 
 /** An mp4 header and random bytes: each fake's video is its own, so a saved file says where it came from. */
@@ -131,6 +132,55 @@ describe('npm run animate: a saved video', () => {
     const task = wavespeed.submissions.at(-1)?.taskId;
     const gets = wavespeed.requests.filter((r) => r.method === 'GET' && r.path === `/files/${task}.mp4`);
     expect(gets).toHaveLength(2);
+  });
+});
+
+describe('npm run animate --enhance', () => {
+  it('rewrites the prompt with the optimizer first, submits the rewrite and prints it on stderr', async () => {
+    const optimized = wavespeed.optimizer.submissions.length;
+    const result = await runRunner(
+      [...IMAGE, '--model', 'fal/ray-2-flash', '--enhance', '--out', 'enhanced.mp4'],
+      {
+        cwd: dir,
+        env,
+      },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(`${join(dir, 'enhanced.mp4')}\n`);
+    const rewritten = `the cat slowly blinks${REWRITE_SUFFIX}`;
+    expect(result.stderr).toContain(`animate: prompt (enhanced): ${rewritten}`);
+    expect(result.stderr).toMatch(/^animate: enhancing the prompt$/m);
+    expect(wavespeed.optimizer.submissions).toHaveLength(optimized + 1);
+    expect(wavespeed.optimizer.submissions.at(-1)?.body).toMatchObject({
+      text: 'the cat slowly blinks',
+      mode: 'video',
+    });
+    expect(fal.submissions.at(-1)?.body).toMatchObject({ prompt: rewritten });
+  });
+
+  it('uses the given prompt when the optimizer fails, and says so', async () => {
+    wavespeed.optimizer.nextOutcome({ fail: true });
+    const result = await runRunner([...IMAGE, '--enhance', '--out', 'own.mp4'], { cwd: dir, env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(
+      'animate: the prompt enhancer was unavailable; using your prompt: the cat slowly blinks',
+    );
+    expect(wavespeed.submissions.at(-1)?.body).toMatchObject({ prompt: 'the cat slowly blinks' });
+  });
+
+  it('is refused (exit 2) without a WaveSpeed key, naming the setting, sending nothing', async () => {
+    const { WAVESPEED_API_KEY: _, ...noWs } = env;
+    const before = seen();
+    const result = await runRunner([...IMAGE, '--model', 'fal/ray-2-flash', '--enhance'], {
+      cwd: dir,
+      env: noWs,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "animate: --enhance needs WAVESPEED_API_KEY (WaveSpeed's prompt optimizer), which is not set",
+    );
+    expect(result.stdout).toBe('');
+    expect(seen()).toBe(before);
   });
 });
 

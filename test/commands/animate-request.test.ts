@@ -62,6 +62,38 @@ describe('checkAnimateRequest', () => {
     });
   });
 
+  it('takes enhance:true for every model where the prompt enhancer is offered', () => {
+    for (const model of ['wavespeed/ray-2-flash', 'wavespeed/ray-2', 'fal/ray-2-flash']) {
+      expect(
+        checkAnimateRequest({ prompt: 'a cat', model, enhance: true }, 'wavespeed/ray-2-flash', {
+          enhance: true,
+        }),
+      ).toMatchObject({ model, prompt: 'a cat', enhance: true });
+    }
+    // false asks for nothing, so the request carries nothing.
+    expect(
+      checkAnimateRequest({ prompt: 'a cat', enhance: false }, 'wavespeed/ray-2-flash', { enhance: true }),
+    ).not.toHaveProperty('enhance');
+  });
+
+  it.each([true, false])(
+    'refuses enhance:%s like an unsupported option where the enhancer is not offered',
+    (enhance) => {
+      expect(
+        refusal(() => checkAnimateRequest({ prompt: 'a cat', enhance }, 'fal/ray-2-flash')),
+      ).toStrictEqual({
+        code: 'unsupported_option',
+        model: 'fal/ray-2-flash',
+        option: 'enhance',
+      });
+      expect(
+        refusal(() =>
+          checkAnimateRequest({ prompt: 'a cat', enhance }, 'fal/ray-2-flash', { enhance: false }),
+        ),
+      ).toMatchObject({ code: 'unsupported_option', option: 'enhance' });
+    },
+  );
+
   it('refuses values no model has', () => {
     const check = (extra: object) =>
       refusal(() => checkAnimateRequest({ prompt: 'a cat', ...extra }, 'fal/ray-2-flash'));

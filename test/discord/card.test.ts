@@ -72,7 +72,7 @@ function embedLength(e: APIEmbed): number {
 }
 
 const view = (phase: CardPhase, more: Partial<CardView> = {}): CardView => ({ phase, now: NOW, ...more });
-const IN_PROGRESS: CardPhase[] = ['waiting', 'queued', 'rendering', 'fetching'];
+const IN_PROGRESS: CardPhase[] = ['waiting', 'enhancing', 'queued', 'rendering', 'fetching'];
 const ENDED: CardPhase[] = ['done', 'failed', 'cancelled'];
 
 function render(job: JobRecord, v: CardView) {
@@ -156,6 +156,7 @@ describe('statusCard', () => {
   it.each([
     ['waiting', { position: 3 }, '⏳ Waiting in line · place 3'],
     ['waiting', {}, '⏳ Waiting in line'],
+    ['enhancing', {}, '✨ Enhancing your prompt'],
     ['queued', { position: 2 }, '🕒 In the provider’s queue · position 2'],
     ['rendering', {}, '🎞️ Rendering'],
     ['fetching', {}, '📥 Fetching the video'],
@@ -342,6 +343,45 @@ describe('statusCard', () => {
         expect(content.length).toBeLessThan(100);
       }
     });
+  });
+});
+
+describe('the prompt enhancer on the card', () => {
+  const enhanced = (enhance: JobRecord['enhance'], price = 21): JobRecord => {
+    const base = withPrompt('a cat blinks', { price, ...(enhance ? { enhance } : {}) });
+    return { ...base, request: { ...base.request, enhance: true } };
+  };
+  const rewrite = 'a cat blinks slowly, **golden** light';
+
+  it('says it is enhancing, with the credit in the price, and the member’s prompt until the rewrite', () => {
+    const { embed } = render(enhanced({ state: 'submitted', taskId: 'opt-1' }), view('enhancing'));
+    expect(embed.description?.split('\n')[0]).toBe('> a cat blinks');
+    expect(embed.description).toContain('The prompt enhancer is rewriting your prompt');
+    expect(embed.fields?.find((f) => f.name === 'Price')?.value).toBe(
+      '21 credits (1 for the prompt enhancer)',
+    );
+  });
+
+  it('shows the rewrite it used, escaped, and the member’s own words under it', () => {
+    const { embed } = render(enhanced({ state: 'used', prompt: rewrite }), view('rendering'));
+    const [prompt, from] = embed.description?.split('\n') ?? [];
+    expect(prompt).toBe('> a cat blinks slowly, \\*\\*golden\\*\\* light');
+    expect(from).toBe('-# ✨ Rewritten by the prompt enhancer from yours: “a cat blinks”');
+  });
+
+  it('says kindly that the member’s own prompt ran and the credit came back', () => {
+    const { embed } = render(enhanced({ state: 'failed', reason: 'timeout' }, 20), view('done'));
+    expect(embed.description?.split('\n')[0]).toBe('> a cat blinks');
+    expect(embed.description).toContain(
+      '-# Prompt enhancer unavailable; your own prompt was used and 1 credit refunded.',
+    );
+    expect(embed.fields?.find((f) => f.name === 'Price')?.value).toBe('20 credits');
+  });
+
+  it('prefills Edit & rerun and lists /jobs with the prompt used', () => {
+    const job = enhanced({ state: 'used', prompt: rewrite });
+    expect(JSON.stringify(editRerunModal(job).toJSON())).toContain(`"value":"${rewrite}"`);
+    expect(jobsList([{ job, view: view('rendering') }]).embeds[0]?.toJSON().description).toContain('golden');
   });
 });
 

@@ -66,7 +66,12 @@ export interface ChildWorld {
   stop(): Promise<number | null>;
   /** Kills any bot still running, closes the fakes, removes the store. */
   close(): Promise<void>;
-  animate(opts?: { prompt?: string; user?: FakeUser }): ReturnType<FakeDiscord['sendCommand']>;
+  animate(opts?: {
+    prompt?: string;
+    user?: FakeUser;
+    /** More /animate options, e.g. `enhance`. */
+    options?: { name: string; type: number; value: string | number | boolean }[];
+  }): ReturnType<FakeDiscord['sendCommand']>;
   /** What /credits shows the member, through the fake Discord and the running bot. */
   credits(user?: FakeUser): Promise<Statement>;
   /** Messages in the first thread the bot started (the job's status thread). */
@@ -205,6 +210,7 @@ export async function startChildWorld(env: Record<string, string> = {}): Promise
         options: [
           { name: 'image', type: 11, value: attachment.id },
           { name: 'prompt', type: 3, value: opts.prompt ?? 'the cat slowly blinks' },
+          ...(opts.options ?? []),
         ],
       });
     },

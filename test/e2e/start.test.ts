@@ -183,7 +183,7 @@ describe('npm start', () => {
     const animate = fake.commands.find((c) => c.name === 'animate') as
       { options?: { name: string }[] } | undefined;
     expect(animate?.options?.map((o) => o.name)).toEqual(
-      expect.arrayContaining(['image', 'prompt', 'model', 'size', 'duration']),
+      expect.arrayContaining(['image', 'prompt', 'model', 'size', 'duration', 'enhance']),
     );
     // /animate-admin: Manage Server by default, servers only.
     expect(fake.commands.find((c) => c.name === 'animate-admin')).toMatchObject({

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { createDeliveries, type WebhookFault, type WebhookRecord } from './fal/deliveries.js';
 
 export type { WebhookFault } from './fal/deliveries.js';
+import { createFakeOptimizer, type FakeOptimizer } from './wavespeed/optimizer.js';
 
 type Outcome =
   | { status: 'failed' | 'cancelled' | 'timeout' | 'deleted'; code?: number; error?: string }
@@ -76,6 +77,8 @@ export interface FakeWaveSpeed {
   webhookSent(n: number): Promise<void>;
   /** POSTs `webhooks[index]` again, same headers and body; resolves with the new record once answered. */
   resend(index: number): Promise<WebhookRecord & { taskId: string }>;
+  /** The prompt optimizer: its submissions, tasks and knobs (test/fakes/wavespeed/optimizer.ts). */
+  optimizer: FakeOptimizer;
   failPolls(...faults: PollFault[]): void;
   failSubmit(fault: SubmitFault): void;
   /** Applies to the next created task; several calls queue up, one per task. */
@@ -169,6 +172,7 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const optimizer = createFakeOptimizer({ baseUrl: () => baseUrl });
 
   const fake: FakeWaveSpeed = {
     baseUrl,
@@ -183,6 +187,7 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     failWebhook: (...faults) => deliveries.fail(...faults),
     webhookSent: (n) => deliveries.settled(n),
     resend: (index) => deliveries.resend(index),
+    optimizer: optimizer.fake,
     failPolls: (...faults) => void pollFaults.push(...faults),
     failSubmit: (fault) => void submitFaults.push(fault),
     nextOutcome: (outcome) => void outcomes.push(outcome),
@@ -296,6 +301,8 @@ export async function startFakeWaveSpeed(opts: FakeWaveSpeedOptions = {}): Promi
     holdAnswer(res, { method, path: url.pathname, headers, body });
     const authorized = headers.authorization === `Bearer ${apiKey}`;
     const path = url.pathname;
+    const optimized = optimizer.route({ method, path, body, headers, authorized });
+    if (optimized) return json(res, optimized.status, optimized.body, optimized.headers);
 
     if (method === 'POST' && path.startsWith('/api/v3/') && MODELS.has(path.slice('/api/v3/'.length))) {
       const webhook = url.searchParams.get('webhook') ?? undefined;

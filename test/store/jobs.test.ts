@@ -77,6 +77,7 @@ describe.each(backends)('job store over %s', (_name, open) => {
     const states: JobState[] = [
       'waiting',
       'accepted',
+      'enhancing',
       'submitting',
       'submitted',
       'succeeded',
@@ -85,11 +86,11 @@ describe.each(backends)('job store over %s', (_name, open) => {
     ];
     // Created in a shuffled order of age.
     const created = states.map((state, i) =>
-      makeJob({ state, createdAt: [50, 10, 70, 30, 20, 60, 40][i] ?? 0 }),
+      makeJob({ state, createdAt: [50, 10, 80, 70, 30, 20, 60, 40][i] ?? 0 }),
     );
     for (const job of created) await jobs.create(job);
     const open = await jobs.listOpen();
-    expect(open.map((j) => j.createdAt)).toEqual([10, 20, 30, 40, 50, 60, 70]);
+    expect(open.map((j) => j.createdAt)).toEqual([10, 20, 30, 40, 50, 60, 70, 80]);
     expect(new Set(open.map((j) => j.id))).toEqual(new Set(created.map((j) => j.id)));
   });
 

@@ -1,5 +1,6 @@
 // Starting a job (`accepted`): check the hold, open the status message, put the input images in
-// the provider's storage, then the one paid submit. A submit is retried only when the provider
+// the provider's storage, let the prompt enhancer run first when it was asked for (`enhancing`,
+// steps/enhance.ts, which comes back here), then the one paid submit. A submit is retried only when the provider
 // proved it did not take it, and moved to the other provider's Flash model when its own is down.
 // `submitting` found at start is the one window no store can close (`lostSubmit`). Which answers
 // prove a submit was not taken: docs/providers.md, "Proof a submit was not taken".
@@ -8,19 +9,28 @@ import { ProviderError } from '../../providers/errors.js';
 import type { VideoRequest } from '../../providers/types.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { backoffMs } from '../backoff.js';
-import { accountOf, next, type JobRuntime, type Next, type StepDeps } from '../context.js';
+import { accountOf, holdNote, next, type JobRuntime, type Next, type StepDeps } from '../context.js';
+import { ENHANCE_REFUND_NOTE, needsEnhancing, promptOf } from '../enhance.js';
 import { failoverPlan, runOptions } from '../failover.js';
 import { providerFailed } from './fail.js';
 import { uploadInputs } from './inputs.js';
 import { ensureStatus, showStatus } from './status.js';
 
 export async function start(deps: StepDeps, job: JobRecord, runtime: JobRuntime): Promise<Next> {
-  // Held at acceptance; a replay changes nothing, and a failover's lower price is applied again
-  // in case the process died between recording the move and lowering the hold.
+  // Held at acceptance; a replay changes nothing, and a lower price (the enhancer's credit given
+  // back, a failover) is applied again in case the process died between recording it and
+  // lowering the hold. The enhancer runs before any failover, so a failover's replay covers both.
   const account = accountOf(deps.settings, job);
-  const held = await deps.economy.hold({ account, jobId: job.id, amount: job.price, note: ledgerNote(job) });
+  const held = await deps.economy.hold({
+    account,
+    jobId: job.id,
+    amount: job.price,
+    note: holdNote(job.request),
+  });
   if (!held.ok) return next.fail(job, { code: 'no_longer_affordable' });
   if (job.failover) await deps.economy.lowerHold(account, job.id, job.price, failoverNote(job));
+  else if (job.enhance?.state === 'failed')
+    await deps.economy.lowerHold(account, job.id, job.price, ENHANCE_REFUND_NOTE);
   job = await ensureStatus(deps, job, runtime);
   if (deps.clock.now() >= job.deadlineAt) return next.fail(job, { code: 'waited_too_long' });
 
@@ -36,6 +46,8 @@ export async function start(deps: StepDeps, job: JobRecord, runtime: JobRuntime)
   if (!inputs.ok) {
     return 'gone' in inputs ? next.fail(job, { code: 'input_image_gone' }) : next.wake(job, inputs.retryInMs);
   }
+  // The optimizer sees the image the submit will use: its copy in the provider's storage.
+  if (needsEnhancing(inputs.job)) return next.continue(await deps.save(inputs.job, { state: 'enhancing' }));
   job = await deps.save(inputs.job, { state: 'submitting' });
   let ref;
   try {
@@ -70,7 +82,6 @@ export function lostSubmit(deps: StepDeps, job: JobRecord): Promise<Next> {
   return Promise.resolve(next.fail(job, { code: 'submit_unknown' }));
 }
 
-const ledgerNote = (job: JobRecord) => `${job.request.model} ${job.request.durationSeconds}s`;
 const failoverNote = (job: JobRecord) => `${job.runModel} ran it for less`;
 
 /** The provider turned the submit away (429, refused): retry, then fail over, then give up. */
@@ -107,7 +118,7 @@ async function notTaken(
 function videoRequest(job: JobRecord, urls: { image: string; endImage?: string }): VideoRequest {
   const o = runOptions(job);
   return {
-    prompt: job.request.prompt,
+    prompt: promptOf(job),
     imageUrl: urls.image,
     aspectRatio: o.aspectRatio,
     durationSeconds: o.durationSeconds,

@@ -20,8 +20,18 @@ const TASK_CODE_KINDS: Partial<Record<number, ProviderErrorKind>> = {
   5004: 'timeout',
 };
 
-/** Maps one poll answer; throws for answers that say "ask again" (and for unreadable ones). */
-export function readPrediction(c: ProviderClient, res: HttpResponse, id: string): PollResult {
+/** A WaveSpeed task as one poll answer says: still going, completed with its outputs, or failed. */
+export type TaskState =
+  | { state: 'queued' }
+  | { state: 'running' }
+  | { state: 'completed'; data: Prediction }
+  | { state: 'failed'; error: ProviderError };
+
+/**
+ * Maps one poll answer of any WaveSpeed task (a video, the prompt optimizer); throws for answers
+ * that say "ask again" (and for unreadable ones). What `completed` carries is the caller's to read.
+ */
+export function readTask(c: ProviderClient, res: HttpResponse, id: string): TaskState {
   const failed = c.failureStatus(res);
   if (failed === 404) {
     return {
@@ -33,23 +43,25 @@ export function readPrediction(c: ProviderClient, res: HttpResponse, id: string)
   const parsed = pollAnswer.safeParse(res.body);
   if (!parsed.success)
     throw c.error('protocol', 'WaveSpeed poll answer had no data.status', { requestId: id });
-  return toPollResult(c, parsed.data.data, id);
-}
-
-function toPollResult(c: ProviderClient, data: Prediction, id: string): PollResult {
+  const data = parsed.data.data;
   if (data.status === 'created') return { state: 'queued' };
-  if (data.status === 'completed') {
-    const videoUrl = data.outputs?.[0];
-    if (typeof videoUrl !== 'string' || videoUrl === '') {
-      return {
-        state: 'failed',
-        error: c.error('protocol', 'WaveSpeed completed without outputs[0]', { requestId: id }),
-      };
-    }
-    return { state: 'succeeded', videoUrl, nsfw: data.has_nsfw_contents?.[0] === true };
-  }
+  if (data.status === 'completed') return { state: 'completed', data };
   if (FAILED_STATUSES.has(data.status)) return { state: 'failed', error: taskError(c, data, id) };
   return { state: 'running' };
+}
+
+/** Maps one poll answer of a video task; throws for answers that say "ask again". */
+export function readPrediction(c: ProviderClient, res: HttpResponse, id: string): PollResult {
+  const task = readTask(c, res, id);
+  if (task.state !== 'completed') return task;
+  const videoUrl = task.data.outputs?.[0];
+  if (typeof videoUrl !== 'string' || videoUrl === '') {
+    return {
+      state: 'failed',
+      error: c.error('protocol', 'WaveSpeed completed without outputs[0]', { requestId: id }),
+    };
+  }
+  return { state: 'succeeded', videoUrl, nsfw: task.data.has_nsfw_contents?.[0] === true };
 }
 
 function taskError(c: ProviderClient, data: Prediction, id: string): ProviderError {
