@@ -1,6 +1,6 @@
 // A fake fal.ai on 127.0.0.1 following protocols §2.12: queue submit/status/result/cancel, storage
 // upload through a signed URL, output files, and fault knobs; and what fal pushes
-// (docs/providers.md, "For later work"): signed webhooks with their JWKS, and the status stream.
+// (docs/providers.md, "Push"): signed webhooks with their JWKS, and the status stream.
 // Every URL it hands out is built on its own base (and an optional prefix), so a client that
 // rebuilds URLs gets a 404.
 import { randomUUID } from 'node:crypto';
