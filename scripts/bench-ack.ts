@@ -6,7 +6,7 @@
 // messages); that is one round, and there are ROUNDS of them (5), since one burst on a shared
 // 2-core machine is at the mercy of whatever else runs. Latency is from the moment the fake
 // dispatched the interaction to the moment it received the bot's first callback, both read in
-// the fake. Goal: p99 ≤ 100 ms, on the median round. Prints figures, then one JSON line.
+// the fake. Goal: p99 ≤ 100 ms over all rounds' interactions together. Prints figures, then one JSON line.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,13 +66,19 @@ try {
   }));
   const commandP99 = median(perRound.map((r) => r.commandAckMs.p99));
   const buttonP99 = median(perRound.map((r) => r.buttonAckMs.p99));
+  // Every round's interactions together: the p99 of all 5 × 200 of each kind.
+  const pooled = {
+    command: summary(rounds.flatMap((r) => r.commandAckMs)),
+    button: summary(rounds.flatMap((r) => r.buttonAckMs)),
+  };
   const result = {
     bench: 'ack',
     interactions: N,
     rounds: perRound,
     medianP99Ms: { command: commandP99, button: buttonP99 },
+    pooled,
     goalP99Ms: GOAL_P99_MS,
-    met: commandP99 <= GOAL_P99_MS && buttonP99 <= GOAL_P99_MS,
+    met: pooled.command.p99 <= GOAL_P99_MS && pooled.button.p99 <= GOAL_P99_MS,
   };
   const out = (line: string) => process.stdout.write(`${line}\n`);
   perRound.forEach((r, i) => {
@@ -82,6 +88,10 @@ try {
     );
   });
   out(`median round: /animate p99 ${commandP99} ms, Cancel p99 ${buttonP99} ms`);
+  out(
+    `all ${ROUNDS} rounds together: /animate p50 ${pooled.command.p50} ms, p99 ${pooled.command.p99} ms; ` +
+      `Cancel p50 ${pooled.button.p50} ms, p99 ${pooled.button.p99} ms`,
+  );
   out(`goal p99 ≤ ${GOAL_P99_MS} ms: ${result.met ? 'met' : 'NOT met'}`);
   out(JSON.stringify(result));
 } finally {

@@ -53,14 +53,15 @@ const members: FakeUser[] = Array.from({ length: n }, (_, i) => discord.addUser(
 // Warm up: the first interaction pays for loading code paths once.
 await (await discord.sendCommand({ name: 'credits', user: members[0]! })).waitForReply();
 
-/** One round: every member sends /animate at once, then every member presses Cancel on theirs. */
-async function round(): Promise<BurstResult['rounds'][number]> {
+/** One round: `who` send /animate at once, then each presses Cancel on theirs. */
+async function round(who: FakeUser[] = members): Promise<BurstResult['rounds'][number]> {
+  const n = who.length;
   const before = discord.messagesIn(discord.channelId).length;
-  const attachments = members.map(() =>
+  const attachments = who.map(() =>
     discord.addAttachment({ filename: 'cat.png', bytes: PNG, contentType: 'image/png' }),
   );
   const commands = await Promise.all(
-    members.map((user, i) =>
+    who.map((user, i) =>
       discord.sendCommand({
         name: 'animate',
         user,
@@ -85,7 +86,7 @@ async function round(): Promise<BurstResult['rounds'][number]> {
         const customId = row?.components?.[0]?.custom_id;
         if (!customId) throw new Error(`status ${message.id} has no Cancel button`);
         return discord.pressButton({
-          user: members[i]!,
+          user: who[i]!,
           customId,
           messageId: message.id,
           channelId: message.channel_id,
@@ -98,6 +99,9 @@ async function round(): Promise<BurstResult['rounds'][number]> {
   return { commandAckMs: commands.map(ackMs), buttonAckMs: presses.map(ackMs) };
 }
 
+// The first /animate and Cancel load their code paths (and open a connection or two): a round
+// of one, not counted, as a bot that has been running has done long before a burst.
+await round(members.slice(0, 1));
 const results: BurstResult['rounds'] = [];
 for (let r = 0; r < rounds; r++) results.push(await round());
 port.postMessage({ kind: 'result', rounds: results } satisfies BurstResult);
