@@ -3,11 +3,12 @@
 // What it relies on about WaveSpeed: docs/providers.md, "WaveSpeed".
 import type { Http } from '../net/http.js';
 import { maxImageBytesFor } from './catalog.js';
-import { createProviderClient, type ProviderRequestObserver } from './request.js';
+import type { ProviderRequestObserver } from './request.js';
+import { createWaveSpeedClient } from './wavespeed/client.js';
 import type { VideoProvider } from './types.js';
 import { readPrediction } from './wavespeed/poll.js';
 import { uploadImage } from './wavespeed/upload.js';
-import { submitAnswer, toSubmitBody, waveSpeedHooks } from './wavespeed/wire.js';
+import { submitAnswer, toSubmitBody } from './wavespeed/wire.js';
 
 export interface WaveSpeedProviderOptions {
   http: Http;
@@ -25,19 +26,16 @@ export interface WaveSpeedProviderOptions {
   webhookUrl?: string;
 }
 
-export const WAVESPEED_DEFAULTS = { requestTimeoutMs: 30_000 } as const;
+export { WAVESPEED_DEFAULTS } from './wavespeed/client.js';
 
 export function createWaveSpeedProvider(opts: WaveSpeedProviderOptions): VideoProvider {
   const baseUrl = opts.baseUrl.replace(/\/+$/, '');
   const maxImageBytes = opts.maxImageBytes ?? maxImageBytesFor('wavespeed', opts.endpoint);
-  const c = createProviderClient({
-    provider: 'wavespeed',
+  const c = createWaveSpeedClient({
     label: 'WaveSpeed',
     http: opts.http,
     apiKey: opts.apiKey,
-    authHeaders: { Authorization: `Bearer ${opts.apiKey}` },
-    timeoutMs: opts.requestTimeoutMs ?? WAVESPEED_DEFAULTS.requestTimeoutMs,
-    hooks: waveSpeedHooks,
+    requestTimeoutMs: opts.requestTimeoutMs,
     observer: opts.observer,
   });
   // Built from our base URL and the id rather than taken from `urls.get`, so the key only

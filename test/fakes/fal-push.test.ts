@@ -1,38 +1,16 @@
 // The fake fal's pushes, checked from plain node:http clients with the bot's own signature
 // check: the JWKS and key rotation, webhooks (what, when, every delivery fault), and the status
 // stream (events at each change, its end, every stream fault).
-import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import type { KeyObject } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { falKeyFromJwk, verifyFal } from '../../src/webhooks/signatures.js';
 import { FAKE_FAL_USER_ID, startFakeFal, type FakeFal, type FakeFalOptions, type Jwk } from './fal.js';
+import { startReceiver, type Received } from './receiver.js';
 
 const KEY = 'fal-test-key';
 const ENDPOINT = '/fal-ai/luma-dream-machine/ray-2-flash/image-to-video';
 const INPUT = { prompt: 'a cat turns its head', image_url: 'https://cdn.example/cat.png' };
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  at: number;
-}
-
-/** A webhook target that keeps what it gets and answers `status`. */
-async function startReceiver(status = 200) {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks), at: Date.now() });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/fal?job=1`;
-  return { url, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -41,7 +19,7 @@ afterEach(async () => {
 
 async function setup(opts: FakeFalOptions = {}, status = 200) {
   const fake = await startFakeFal({ queuedMs: 20, runMs: 60, ...opts });
-  const receiver = await startReceiver(status);
+  const receiver = await startReceiver('/hooks/fal?job=1', status);
   cleanups.push(() => fake.close().catch(() => undefined), receiver.close);
   return { fake, receiver };
 }
@@ -205,7 +183,7 @@ describe('webhook deliveries', () => {
 
   it('records a refused connection as an error and keeps serving', async () => {
     const { fake } = await setup();
-    const gone = await startReceiver();
+    const gone = await startReceiver('/hooks/fal?job=1');
     await gone.close();
     await submit(fake, gone.url);
     await fake.webhookSent(1);

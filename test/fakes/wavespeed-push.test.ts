@@ -1,36 +1,13 @@
 // The fake WaveSpeed's webhooks, checked from a plain node:http receiver with the bot's own
 // signature check: the secret endpoint, what is sent and when (timeline, hold, completeNow),
 // and every delivery fault.
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyWaveSpeed } from '../../src/webhooks/signatures.js';
 import { startFakeWaveSpeed, type FakeWaveSpeed, type FakeWaveSpeedOptions } from './wavespeed.js';
+import { startReceiver, type Received } from './receiver.js';
 
 const KEY = 'ws-test-key';
 const INPUT = { image: 'https://cdn.example/cat.png', prompt: 'a cat turns its head', duration: 5 };
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  at: number;
-}
-
-/** A webhook target that keeps what it gets and answers `status`. */
-async function startReceiver(status = 200) {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks), at: Date.now() });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/wavespeed?job=1`;
-  return { url, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -39,7 +16,7 @@ afterEach(async () => {
 
 async function setup(opts: FakeWaveSpeedOptions = {}, status = 200) {
   const fake = await startFakeWaveSpeed({ queuedMs: 20, runMs: 80, ...opts });
-  const receiver = await startReceiver(status);
+  const receiver = await startReceiver('/hooks/wavespeed?job=1', status);
   cleanups.push(() => fake.close(), receiver.close);
   return { fake, receiver };
 }
@@ -216,7 +193,7 @@ describe('webhook deliveries', () => {
 
   it('records a refused connection as an error and keeps serving', async () => {
     const { fake } = await setup({ runMs: 30 });
-    const gone = await startReceiver();
+    const gone = await startReceiver('/hooks/wavespeed?job=1');
     await gone.close();
     await submit(fake, gone.url);
     await fake.webhookSent(1);

@@ -10,6 +10,16 @@ import { isModerationType, resultAnswer, statusAnswer } from './wire.js';
 /** The status answer once it says COMPLETED with no error: the caller fetches the result. */
 export type StatusOutcome = PollResult | { state: 'completed' };
 
+/** Where a request waits or runs, from a status object (the status call's, or a stream event). */
+export function phaseOf(s: {
+  status: string;
+  queue_position?: number | null | undefined;
+}): Extract<PollResult, { state: 'queued' | 'running' }> | undefined {
+  if (s.status === 'IN_QUEUE')
+    return s.queue_position == null ? { state: 'queued' } : { state: 'queued', position: s.queue_position };
+  return s.status === 'IN_PROGRESS' ? { state: 'running' } : undefined;
+}
+
 /** Maps a status answer; throws for answers that say "ask again" or that end the poll loop. */
 export function readStatus(c: ProviderClient, res: HttpResponse): StatusOutcome {
   if (res.status === 404) {
@@ -32,11 +42,9 @@ export function readStatus(c: ProviderClient, res: HttpResponse): StatusOutcome 
     };
   }
   const s = parsed.data;
+  const phase = phaseOf(s);
+  if (phase !== undefined) return phase;
   switch (s.status) {
-    case 'IN_QUEUE':
-      return s.queue_position == null ? { state: 'queued' } : { state: 'queued', position: s.queue_position };
-    case 'IN_PROGRESS':
-      return { state: 'running' };
     case 'COMPLETED':
       if (s.error || s.error_type) {
         return {

@@ -6,6 +6,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { parseBody } from '../../net/http.js';
 import type { ProviderClient } from '../request.js';
 import type { StreamEvent } from '../types.js';
+import { phaseOf } from './poll.js';
 import { statusAnswer, withQuery } from './wire.js';
 
 /** An event larger than this is not a status: the stream is broken. */
@@ -82,16 +83,8 @@ function readEvent(event: EventSourceMessage): StreamEvent | 'unknown' | undefin
   const parsed = statusAnswer.safeParse(data);
   if (!parsed.success) return undefined;
   const s = parsed.data;
-  switch (s.status) {
-    case 'IN_QUEUE':
-      return s.queue_position == null ? { state: 'queued' } : { state: 'queued', position: s.queue_position };
-    case 'IN_PROGRESS':
-      return { state: 'running' };
-    case 'COMPLETED':
-      return { state: 'completed' };
-    default:
-      return 'unknown';
-  }
+  if (s.status === 'COMPLETED') return { state: 'completed' };
+  return phaseOf(s) ?? 'unknown';
 }
 
 async function readSome(body: AsyncIterable<Buffer>, limit: number): Promise<string> {

@@ -4,11 +4,11 @@
 // as the rewritten prompt; anything else is a failed task, and the engine uses the member's own.
 import { z } from 'zod';
 import type { Http } from '../../net/http.js';
-import { createProviderClient, type ProviderClient, type ProviderRequestObserver } from '../request.js';
+import type { ProviderClient, ProviderRequestObserver } from '../request.js';
+import { createWaveSpeedClient } from './client.js';
 import type { OptimizePoll, PromptOptimizer } from '../types.js';
 import { readTask } from './poll.js';
-import { submitAnswer, waveSpeedHooks } from './wire.js';
-import { WAVESPEED_DEFAULTS } from '../wavespeed.js';
+import { submitAnswer } from './wire.js';
 
 export const OPTIMIZER_PATH = 'wavespeed-ai/prompt-optimizer';
 /** The longest rewritten prompt we submit: what a member may type into /animate. */
@@ -32,14 +32,11 @@ export interface OptimizerBody {
 
 export function createPromptOptimizer(opts: PromptOptimizerOptions): PromptOptimizer {
   const baseUrl = opts.baseUrl.replace(/\/+$/, '');
-  const c = createProviderClient({
-    provider: 'wavespeed',
+  const c = createWaveSpeedClient({
     label: 'WaveSpeed prompt optimizer',
     http: opts.http,
     apiKey: opts.apiKey,
-    authHeaders: { Authorization: `Bearer ${opts.apiKey}` },
-    timeoutMs: opts.requestTimeoutMs ?? WAVESPEED_DEFAULTS.requestTimeoutMs,
-    hooks: waveSpeedHooks,
+    requestTimeoutMs: opts.requestTimeoutMs,
     observer: opts.observer,
   });
   // As for videos: our base URL and the id, never `urls.get`, so the key goes only to our host.
