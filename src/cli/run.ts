@@ -71,7 +71,9 @@ export async function runAnimate(
 
   const http = createHttp();
   try {
-    const providers = createProviders(config, http);
+    // No webhooks: the runner has no listener, and a `.env` shared with the bot may well set
+    // PUBLIC_URL (fal jobs follow the status stream instead; docs/push.md).
+    const providers = createProviders({ ...config, PUBLIC_URL: undefined }, http);
     const optimizer = createOptimizer(config, http);
     let job: Prepared;
     try {

@@ -118,6 +118,15 @@ describe('npm run animate: a saved video', () => {
       end_image_url: expect.any(String) as string,
     });
   });
+  it('registers no webhook when the .env has PUBLIC_URL for the bot: the runner has no listener', async () => {
+    const result = await runRunner([...IMAGE, '--out', 'hooked.mp4'], {
+      cwd: dir,
+      env: { ...env, PUBLIC_URL: 'https://bot.example.org' },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(wavespeed.submissions.at(-1)?.webhook).toBeUndefined();
+  });
+
   it('streams a video over OUTPUT_MAX_BYTES to the file from its URL, which the engine leaves it as', async () => {
     const big = Buffer.concat([WS_VIDEO, randomBytes(8192)]);
     wavespeed.nextOutcome({ videoBytes: big });
