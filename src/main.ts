@@ -29,6 +29,7 @@ import { createJobStore } from './store/jobs.js';
 import { openStore } from './store/keyv.js';
 import { createGuildSettingsStore, type GuildSettingsStore } from './store/guild-settings.js';
 import { watchParent } from './parent.js';
+import { isShardHint } from './webhooks/shard-hint.js';
 import { falKeys, waveSpeedSecret } from './webhooks/keys.js';
 import { startWebhookListener, type WebhookListener } from './webhooks/listener.js';
 
@@ -82,12 +83,10 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const http = createHttp();
   // Health and metrics (docs/operations.md): only with METRICS_PORT, so nothing is counted otherwise.
   const metrics = config.METRICS_PORT === undefined ? undefined : createMetrics({ log });
-  // Webhooks need one listener per PUBLIC_URL; shard processes would each want the port, so
-  // under start:sharded jobs are followed by fal's stream and by polling (docs/push.md).
-  const publicUrl = client.shard ? undefined : config.PUBLIC_URL;
-  if (client.shard && config.PUBLIC_URL)
-    log.warn('PUBLIC_URL is ignored under start:sharded: no webhooks, fal jobs follow the status stream');
-  const providers = createProviders({ ...config, PUBLIC_URL: publicUrl }, http, metrics?.telemetry);
+  // Under start:sharded the manager runs the one listener and passes each hint to its shards
+  // (docs/push.md, "Under start:sharded"); a lone bot listens itself.
+  const listens = config.PUBLIC_URL !== undefined && !client.shard;
+  const providers = createProviders(config, http, metrics?.telemetry);
   const clock = opts.clock ?? systemClock;
   const economy = store.economy({ startingCredits: config.STARTING_CREDITS, now: () => clock.now() });
   const settings = createGuildSettingsStore(store.keyv);
@@ -172,7 +171,11 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
         log,
       });
     // Before the login too: a job resumed below may be told of its end at once.
-    if (publicUrl !== undefined)
+    if (client.shard && config.PUBLIC_URL !== undefined)
+      process.on('message', (message) => {
+        if (isShardHint(message)) engine.hint(message.provider, message.taskId);
+      });
+    if (listens)
       webhooks = await startWebhookListener({
         port: config.WEBHOOK_PORT,
         log,

@@ -13,6 +13,10 @@ import { z } from 'zod';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { watchParent } from './parent.js';
+import { createHttp } from './net/http.js';
+import { startWebhookListener, type WebhookListener } from './webhooks/listener.js';
+import { falKeys, waveSpeedSecret } from './webhooks/keys.js';
+import type { ShardHint } from './webhooks/shard-hint.js';
 
 export const SHARDING_DEFAULTS = {
   /** Discord lets a bot identify once per 5 s (per concurrency bucket): shards start this far apart. */
@@ -85,6 +89,47 @@ function watch(shard: Shard, manager: ShardingManager, log: Logger): void {
   shard.on('error', (error) => log.error({ err: error, shard: shard.id }, 'shard could not start'));
 }
 
+/**
+ * The one webhook listener of this machine's shards (docs/push.md, "Under start:sharded"): it
+ * checks each delivery and passes the hint to every shard it runs; the shard with the job wakes
+ * it, the others find no such job.
+ */
+async function listenForShards(config: Config, manager: () => ShardingManager | undefined, log: Logger) {
+  const http = createHttp();
+  const listener = await startWebhookListener({
+    port: config.WEBHOOK_PORT,
+    log,
+    hint: (provider, taskId) => {
+      const message: ShardHint = { animate: 'webhook-hint', provider, taskId };
+      let sent = false;
+      for (const shard of manager()?.shards.values() ?? []) {
+        if (!shard.process) continue;
+        sent = true;
+        shard
+          .send(message)
+          .catch((error: unknown) => log.warn({ err: error, shard: shard.id }, 'hint not sent'));
+      }
+      return sent;
+    },
+    ...(config.WAVESPEED_API_KEY
+      ? {
+          waveSpeedSecret: waveSpeedSecret({
+            http,
+            baseUrl: config.WAVESPEED_BASE_URL,
+            apiKey: config.WAVESPEED_API_KEY,
+          }),
+        }
+      : {}),
+    ...(config.FAL_KEY ? { falKeys: falKeys({ http, jwksUrl: config.FAL_JWKS_URL }) } : {}),
+  });
+  return {
+    close: async () => {
+      await listener.close();
+      await http.close();
+    },
+  } satisfies Pick<WebhookListener, 'close'>;
+}
+
 /** Asks every running shard to stop (SIGTERM, which each handles), resolves true once all exited. */
 async function stopShards(manager: ShardingManager, signal: NodeJS.Signals): Promise<boolean> {
   manager.respawn = false;
@@ -117,7 +162,9 @@ async function run(): Promise<void> {
   if (refusal) return fail(refusal);
   const log = createLogger({
     level: config.LOG_LEVEL,
-    secrets: [config.DISCORD_TOKEN],
+    secrets: [config.DISCORD_TOKEN, config.WAVESPEED_API_KEY, config.FAL_KEY].filter(
+      (v): v is string => v !== undefined,
+    ),
     base: { role: 'manager' },
   });
 
@@ -155,6 +202,7 @@ async function run(): Promise<void> {
       token: config.DISCORD_TOKEN,
     });
     log.info({ shardCount: plan.total, shards: plan.ids, pid: process.pid }, 'starting shards');
+    if (config.PUBLIC_URL !== undefined) await listenForShards(config, () => manager, log);
     await startShards(manager, plan.ids, log, () => stoppingSince !== undefined);
     if (stoppingSince === undefined) log.info({ shards: plan.ids }, 'all shards ready');
   } catch (error) {

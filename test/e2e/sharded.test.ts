@@ -5,6 +5,7 @@
 // every job delivered once, by its own shard, one submit per job, and credits exact.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createJobStore } from '../../src/store/jobs.js';
 import { openStore } from '../../src/store/keyv.js';
@@ -66,6 +67,14 @@ afterEach(async () => {
   cleanup = undefined;
 });
 afterAll(stopRedis);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 describe('npm run start:sharded', () => {
   it('refuses an SQLite store in one line, exit code 1', async () => {
@@ -259,5 +268,85 @@ describe('npm run start:sharded', () => {
         await books.close();
       }
     }, 180_000);
+
+    it('with PUBLIC_URL the manager checks each webhook and its shards wake their own jobs at once', async () => {
+      const storeUrl = await redisUrl();
+      const clean = await openRedisStore();
+      await clean.keyv.clear();
+      await clean.close();
+      const discord = await startFakeDiscord();
+      const wavespeed = await startFakeWaveSpeed({ apiKey: WS_KEY, runMs: 300, queuedMs: 20 });
+      const g0 = discord.addGuild({ shard: 0, shardCount: 2, name: 'even' });
+      const g1 = discord.addGuild({ shard: 1, shardCount: 2, name: 'odd' });
+      const ann = discord.addUser({ username: 'ann' });
+      const port = await freePort();
+      const dir = projectCopy('sharded');
+      const run = startSharded(dir, {
+        DISCORD_TOKEN: discord.botToken,
+        DISCORD_CLIENT_ID: discord.applicationId,
+        DISCORD_API_URL: discord.apiBase,
+        DISCORD_CDN_HOSTS: discord.cdnHost,
+        WAVESPEED_API_KEY: WS_KEY,
+        WAVESPEED_BASE_URL: wavespeed.baseUrl,
+        STORE_URL: storeUrl,
+        SHARD_COUNT: '2',
+        LOG_LEVEL: 'info',
+        PUBLIC_URL: `http://127.0.0.1:${port}`,
+        WEBHOOK_PORT: String(port),
+        // No safety-net poll comes for a minute: only the webhook can end these jobs in time.
+        EXPECTED_RUN_MS: 'wavespeed/ray-2-flash=60000,wavespeed/ray-2=60000',
+      });
+      cleanup = async () => {
+        for (const pid of run.pids()) if (alive(pid)) process.kill(pid, 'SIGKILL');
+        run.child.kill('SIGKILL');
+        await Promise.all([discord.close(), wavespeed.close()]);
+        rmSync(dir, { recursive: true, force: true });
+      };
+      await run.waitFor(
+        () => run.logs().some((l) => l.role === 'manager' && l.msg === 'all shards ready'),
+        90_000,
+      );
+      for (const guild of [g0, g1]) {
+        const attachment = discord.addAttachment({
+          filename: 'cat.png',
+          bytes: PNG,
+          contentType: 'image/png',
+          channelId: guild.channelId,
+        });
+        const interaction = await discord.sendCommand({
+          name: 'animate',
+          user: ann,
+          channelId: guild.channelId,
+          attachments: [attachment],
+          options: [
+            { name: 'image', type: 11, value: attachment.id },
+            { name: 'prompt', type: 3, value: `a cat in ${guild.name}` },
+          ],
+        });
+        expect((await interaction.waitForReply(20_000)).content).toMatch(/^Accepted/);
+      }
+      const delivered = () => run.logs().filter((l) => l.msg === 'job delivered');
+      await run.waitFor(() => delivered().length === 2, 30_000);
+      expect(wavespeed.submissions.map((s) => s.webhook)).toEqual([
+        `http://127.0.0.1:${port}/webhooks/wavespeed`,
+        `http://127.0.0.1:${port}/webhooks/wavespeed`,
+      ]);
+      expect(wavespeed.webhooks.map((d) => d.status)).toEqual([200, 200]);
+      // Each video noticed by its own shard because of the push: one poll per job, the result.
+      const ready = run.logs().filter((l) => l.msg === 'video ready');
+      expect(ready.map((l) => [l.shard, l.pushed]).sort()).toEqual([
+        [0, true],
+        [1, true],
+      ]);
+      expect(wavespeed.polls).toHaveLength(2);
+      // One listener for the machine, in the manager; it fetched the secret once.
+      expect(
+        run
+          .logs()
+          .filter((l) => l.msg === 'webhook received')
+          .map((l) => l.role),
+      ).toEqual(['manager', 'manager']);
+      expect(wavespeed.secretFetches).toBe(1);
+    }, 120_000);
   });
 });
