@@ -79,6 +79,12 @@ const accountSchema = z.object({
   holds: z.array(z.tuple([z.string(), holdSchema])),
 });
 
+/** The other stored shapes, each built once (zod compiles a schema on its first parse). */
+const text = z.string();
+const chunkSchema = z.array(entrySchema);
+const directoryChunk = z.array(z.string());
+const capUsed = z.number().int().nonnegative();
+
 interface Account {
   free: number;
   held: number;
@@ -185,7 +191,7 @@ function encode(a: Account): string {
 }
 
 function decode(raw: unknown): Account {
-  const parsed = accountSchema.parse(JSON.parse(z.string().parse(raw)));
+  const parsed = accountSchema.parse(JSON.parse(text.parse(raw)));
   const { allowance, ...rest } = parsed;
   return {
     ...rest,
@@ -439,10 +445,7 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
   async function readChunk(id: string, n: number): Promise<LedgerEntry[]> {
     const raw = await keyv.get(chunkKey(id, n));
     if (raw === undefined) throw new Error(`archive chunk ${n} of ${id} is missing`);
-    return z
-      .array(entrySchema)
-      .parse(JSON.parse(z.string().parse(raw)))
-      .map(cleanEntry);
+    return chunkSchema.parse(JSON.parse(text.parse(raw))).map(cleanEntry);
   }
 
   /** Every entry, oldest first: the archive chunks, then the newest. */
@@ -461,7 +464,7 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
       for (;;) {
         const raw = await keyv.get(dirKey(chunks.length));
         if (raw === undefined) return { chunks, listed: new Set(chunks.flat()) };
-        chunks.push(z.array(z.string()).parse(JSON.parse(z.string().parse(raw))));
+        chunks.push(directoryChunk.parse(JSON.parse(text.parse(raw))));
       }
     })();
     directory.catch(() => (directory = undefined));
@@ -514,7 +517,7 @@ export function createKeyvEconomy(opts: KeyvEconomyOptions): Economy {
     if (cached) return cached;
     const raw = await keyv.get(key);
     const loaded: CapCounter = {
-      used: raw === undefined ? 0 : z.number().int().nonnegative().parse(raw),
+      used: raw === undefined ? 0 : capUsed.parse(raw),
       until: 0,
     };
     caps.set(key, loaded);

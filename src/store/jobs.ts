@@ -149,13 +149,16 @@ function bucketOf(id: string): number {
  * Without it the index is edited with Keyv's get and set under a lock of this process, which is
  * exact only while this process is the store's one writer (SQLite, in-memory Keyv).
  */
+/** A list of job ids (an open-jobs index), as stored. Schemas are built once: zod compiles each. */
+const idList = z.array(z.string());
+
 export function createJobStore(keyv: Store, shared?: OpenIndexEdits): JobStore {
   const lock = new KeyedLock();
   const key = (id: string) => `job:${id}`;
 
   async function openIds(list: string): Promise<string[]> {
     const raw = await keyv.get(list);
-    return raw === undefined ? [] : z.array(z.string()).parse(raw);
+    return raw === undefined ? [] : idList.parse(raw);
   }
 
   function editIndex(list: string, edit: (ids: Set<string>) => boolean): Promise<void> {
