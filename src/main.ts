@@ -30,7 +30,7 @@ import { openStore } from './store/keyv.js';
 import { createGuildSettingsStore, type GuildSettingsStore } from './store/guild-settings.js';
 import { watchParent } from './parent.js';
 import { isShardHint } from './webhooks/shard-hint.js';
-import { falKeys, waveSpeedSecret } from './webhooks/keys.js';
+import { signingKeysFrom } from './webhooks/keys.js';
 import { startWebhookListener, type WebhookListener } from './webhooks/listener.js';
 
 export interface Bot {
@@ -180,16 +180,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
         port: config.WEBHOOK_PORT,
         log,
         hint: (provider, taskId) => engine.hint(provider, taskId),
-        ...(config.WAVESPEED_API_KEY
-          ? {
-              waveSpeedSecret: waveSpeedSecret({
-                http,
-                baseUrl: config.WAVESPEED_BASE_URL,
-                apiKey: config.WAVESPEED_API_KEY,
-              }),
-            }
-          : {}),
-        ...(config.FAL_KEY ? { falKeys: falKeys({ http, jwksUrl: config.FAL_JWKS_URL }) } : {}),
+        ...signingKeysFrom(config, http),
       });
     const ready = once(client, Events.ClientReady);
     await client.login(config.DISCORD_TOKEN);

@@ -14,8 +14,8 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { watchParent } from './parent.js';
 import { createHttp } from './net/http.js';
-import { startWebhookListener, type WebhookListener } from './webhooks/listener.js';
-import { falKeys, waveSpeedSecret } from './webhooks/keys.js';
+import { startWebhookListener } from './webhooks/listener.js';
+import { signingKeysFrom } from './webhooks/keys.js';
 import type { ShardHint } from './webhooks/shard-hint.js';
 
 export const SHARDING_DEFAULTS = {
@@ -96,7 +96,8 @@ function watch(shard: Shard, manager: ShardingManager, log: Logger): void {
  */
 async function listenForShards(config: Config, manager: () => ShardingManager | undefined, log: Logger) {
   const http = createHttp();
-  const listener = await startWebhookListener({
+  // Not closed on stop: the manager ends its process once the shards have stopped.
+  await startWebhookListener({
     port: config.WEBHOOK_PORT,
     log,
     hint: (provider, taskId) => {
@@ -111,23 +112,8 @@ async function listenForShards(config: Config, manager: () => ShardingManager | 
       }
       return sent;
     },
-    ...(config.WAVESPEED_API_KEY
-      ? {
-          waveSpeedSecret: waveSpeedSecret({
-            http,
-            baseUrl: config.WAVESPEED_BASE_URL,
-            apiKey: config.WAVESPEED_API_KEY,
-          }),
-        }
-      : {}),
-    ...(config.FAL_KEY ? { falKeys: falKeys({ http, jwksUrl: config.FAL_JWKS_URL }) } : {}),
+    ...signingKeysFrom(config, http),
   });
-  return {
-    close: async () => {
-      await listener.close();
-      await http.close();
-    },
-  } satisfies Pick<WebhookListener, 'close'>;
 }
 
 /** Asks every running shard to stop (SIGTERM, which each handles), resolves true once all exited. */

@@ -264,11 +264,11 @@ export function createEngine(deps: EngineDeps): Engine {
     streamsOpen++;
     const signal = AbortSignal.any([stopping.signal, abort.signal]);
     const jobLog = stepDeps.logFor(job);
-    const follow = provider.follow.bind(provider);
+    const open = provider.follow.bind(provider);
     void (async () => {
       for (let attempt = 1; attempt <= STREAM_ATTEMPTS && !signal.aborted; attempt++) {
         try {
-          for await (const event of follow(ref, signal)) {
+          for await (const event of open(ref, signal)) {
             const opened = runtime.stream?.state === 'connecting';
             if (runtime.stream) runtime.stream.state = 'open';
             if (opened) jobLog.debug({ attempt }, 'following the status stream');

@@ -2,6 +2,7 @@
 // (docs/providers.md, "Webhook signatures"): WaveSpeed's webhook secret, once per process, and
 // fal's signing keys, for 24 hours and again when a delivery names a key we do not have.
 import type { KeyObject } from 'node:crypto';
+import type { Config } from '../config.js';
 import type { Http } from '../net/http.js';
 import { falKeyFromJwk } from './signatures.js';
 
@@ -83,5 +84,28 @@ export function falKeys(opts: { http: Http; jwksUrl: string; now?: () => number 
     current: () => (cached && now() - cached.at < DAY_MS ? Promise.resolve(cached.keys) : fetchKeys()),
     refresh: () =>
       cached && now() - cached.at < REFRESH_GAP_MS ? Promise.resolve(cached.keys) : fetchKeys(),
+  };
+}
+
+/**
+ * The signing material a listener checks against, for each provider that has a key here (the
+ * bot's listener and the sharding manager's). A provider without a key gets neither, and its
+ * path refuses every delivery.
+ */
+export function signingKeysFrom(
+  config: Pick<Config, 'WAVESPEED_API_KEY' | 'WAVESPEED_BASE_URL' | 'FAL_KEY' | 'FAL_JWKS_URL'>,
+  http: Http,
+): { waveSpeedSecret?: () => Promise<string>; falKeys?: FalKeys } {
+  return {
+    ...(config.WAVESPEED_API_KEY
+      ? {
+          waveSpeedSecret: waveSpeedSecret({
+            http,
+            baseUrl: config.WAVESPEED_BASE_URL,
+            apiKey: config.WAVESPEED_API_KEY,
+          }),
+        }
+      : {}),
+    ...(config.FAL_KEY ? { falKeys: falKeys({ http, jwksUrl: config.FAL_JWKS_URL }) } : {}),
   };
 }

@@ -3,8 +3,8 @@
 // hardly any polls. A delivery that is forged, stale, signed by an unknown key or repeated
 // changes nothing; a lost one is made good by the safety-net polls. Without PUBLIC_URL a fal job
 // follows fal's status stream, and polls when the stream fails.
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../store/backends.js';
 import { closeChecked, resultMessage, results, startWorld, type World } from './harness.js';
 
 const STRING = 3;
@@ -19,14 +19,6 @@ afterEach(async () => {
   await closeChecked(w);
   w = undefined;
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function withWebhooks(env: Record<string, string> = {}, fakes: Parameters<typeof startWorld>[1] = {}) {
   const port = await freePort();

@@ -5,14 +5,13 @@
 // every job delivered once, by its own shard, one submit per job, and credits exact.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createJobStore } from '../../src/store/jobs.js';
 import { openStore } from '../../src/store/keyv.js';
 import { startFakeDiscord, type FakeGuild, type FakeUser } from '../fakes/discord/index.js';
 import { waitFor } from '../fakes/discord/wait.js';
 import { startFakeWaveSpeed } from '../fakes/wavespeed.js';
-import { openRedisStore, redisAvailable, redisUrl, stopRedis } from '../store/backends.js';
+import { freePort, openRedisStore, redisAvailable, redisUrl, stopRedis } from '../store/backends.js';
 import { parseLines, type LogLine } from './child.js';
 import { PNG, WS_KEY } from './harness.js';
 import { cleanEnv, projectCopy } from './project.js';
@@ -67,14 +66,6 @@ afterEach(async () => {
   cleanup = undefined;
 });
 afterAll(stopRedis);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('npm run start:sharded', () => {
   it('refuses an SQLite store in one line, exit code 1', async () => {

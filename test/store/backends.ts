@@ -26,7 +26,8 @@ export interface Backend {
 
 export type BackendFactory = [name: string, open: () => Promise<Backend>];
 
-function freePort(): Promise<number> {
+/** A loopback port nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const address = server.address();
