@@ -41,6 +41,5 @@ export function rerunRequest(job: Pick<JobRecord, 'request' | 'enhance'>): JobRe
  */
 export function withPrompt(job: JobRecord, prompt: string): JobRecord {
   const { enhance: _done, ...rest } = job;
-  const { enhance: _asked, ...request } = job.request;
-  return { ...rest, request: { ...request, prompt } };
+  return { ...rest, request: { ...rerunRequest(job), prompt } };
 }
