@@ -11,8 +11,8 @@ import { ProviderError } from '../../providers/errors.js';
 import type { PromptOptimizer } from '../../providers/types.js';
 import type { JobRecord } from '../../store/jobs.js';
 import { backoffMs } from '../backoff.js';
-import { accountOf, next, type JobRuntime, type Next, type StepDeps } from '../context.js';
-import { ENHANCE_REFUND_NOTE, ENHANCE_WAIT_MS, needsEnhancing } from '../enhance.js';
+import { next, type JobRuntime, type Next, type StepDeps } from '../context.js';
+import { ENHANCE_WAIT_MS, needsEnhancing } from '../enhance.js';
 import { showStatus } from './status.js';
 
 /** Why the member's own prompt was used, as the record and the log say it. */
@@ -122,7 +122,8 @@ async function follow(
 
 /**
  * The member's own prompt runs and the enhancer's credit goes back. Durable first: the price and
- * the outcome, then the lower hold, which `start` replays in case the process died in between.
+ * the outcome are saved, and `accepted`'s step, which runs next (now, or after a restart), lowers
+ * the hold to that price before anything else.
  */
 async function ownPrompt(deps: StepDeps, job: JobRecord, reason: Reason, error?: unknown): Promise<Next> {
   const { taskId, submittedAt } = job.enhance ?? {};
@@ -136,7 +137,6 @@ async function ownPrompt(deps: StepDeps, job: JobRecord, reason: Reason, error?:
       ...(submittedAt !== undefined ? { submittedAt } : {}),
     },
   });
-  await deps.economy.lowerHold(accountOf(deps.settings, job), job.id, job.price, ENHANCE_REFUND_NOTE);
   const err = error instanceof ProviderError ? error.toLog() : error;
   deps
     .logFor(job)
