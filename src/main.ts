@@ -9,7 +9,7 @@ import type { DestinationStream } from 'pino';
 import { commands } from './commands/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDelivery } from './discord/delivery.js';
-import { createDiscordClient } from './discord/client.js';
+import { createDiscordClient, destroyDiscordClient } from './discord/client.js';
 import { createFollowUps } from './discord/followups.js';
 import { clientShards, ownsGuild } from './discord/shards.js';
 import { routeInteractions } from './discord/interactions.js';
@@ -150,7 +150,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     }
     await webhooks?.close();
     await ops?.close();
-    await client.destroy();
+    await destroyDiscordClient(client);
     await http.close();
     await store.close();
     // A start that failed says so in one line of its own (run()); no log lines of ours after it.

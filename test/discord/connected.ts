@@ -1,7 +1,7 @@
 // The bot's real discord.js client logged in to a fresh fake Discord, closed after each test.
 import { Events, type Client } from 'discord.js';
 import { afterEach } from 'vitest';
-import { createDiscordClient } from '../../src/discord/client.js';
+import { createDiscordClient, destroyDiscordClient } from '../../src/discord/client.js';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/discord/index.js';
 
 /** Registers the cleanup; call once at the top of a test file. */
@@ -9,7 +9,7 @@ export function connectedClients(): () => Promise<{ fake: FakeDiscord; client: C
   let discord: FakeDiscord | undefined;
   let client: Client | undefined;
   afterEach(async () => {
-    await client?.destroy();
+    await (client && destroyDiscordClient(client));
     await discord?.close();
     client = undefined;
     discord = undefined;

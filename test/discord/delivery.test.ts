@@ -2,7 +2,7 @@
 // finding earlier posts after a restart, however busy the channel and however old the post.
 import { Events } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import { createDiscordClient } from '../../src/discord/client.js';
+import { createDiscordClient, destroyDiscordClient } from '../../src/discord/client.js';
 import { asBuffer, createDelivery } from '../../src/discord/delivery.js';
 import { createLogger } from '../../src/logger.js';
 import type { JobRecord } from '../../src/store/jobs.js';
@@ -115,7 +115,7 @@ describe('openStatus in a forum or media channel', () => {
       });
       expect(again).toEqual(place);
     } finally {
-      await restarted.destroy();
+      await destroyDiscordClient(restarted);
     }
     expect(fake.threads.map((t) => t.id)).toEqual([other.threadId, place.threadId]);
 

@@ -3,7 +3,7 @@
 // knowing its shards, whatever SHARD_COUNT holds.
 import { Events, type Client } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import { createDiscordClient } from '../../src/discord/client.js';
+import { createDiscordClient, destroyDiscordClient } from '../../src/discord/client.js';
 import { clientShards, ownsGuild, shardOf } from '../../src/discord/shards.js';
 import { startFakeDiscord } from '../fakes/discord/index.js';
 
@@ -55,7 +55,7 @@ describe('createDiscordClient and SHARD_COUNT', () => {
     } finally {
       if (before === undefined) delete process.env.SHARD_COUNT;
       else process.env.SHARD_COUNT = before;
-      await client?.destroy();
+      await (client && destroyDiscordClient(client));
       await fake.close();
     }
   });

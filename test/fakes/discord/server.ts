@@ -136,6 +136,7 @@ async function handle(world: World, req: IncomingMessage, res: ServerResponse): 
     rawPath: url.pathname,
     query: Object.fromEntries(url.searchParams),
     headers: headersOf(req),
+    clientPort: req.socket.remotePort ?? 0,
     at: Date.now(),
   };
   world.requests.push(record);
@@ -169,6 +170,11 @@ export async function startServer(world: World): Promise<{ server: Server; port:
   const server = createServer((req, res) => {
     void handle(world, req, res);
   });
+  // Discord's edge (Cloudflare) keeps an idle HTTP/1.1 connection for 400 s and sends no
+  // Keep-Alive hint, so the client's own idle limit decides. Node's default (5 s, with a hint the
+  // client obeys) would close connections under the bot that real Discord keeps; 0 sets no limit
+  // and no hint.
+  server.keepAliveTimeout = 0;
   server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
     world.gateway.handleUpgrade(req, socket, head),
   );

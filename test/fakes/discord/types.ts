@@ -161,6 +161,8 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   json?: unknown;
   files?: RecordedFile[];
+  /** The bot's end of the connection: requests on one kept-alive connection share it. */
+  clientPort: number;
   at: number;
   /** Filled in once the fake has answered. */
   status?: number;
