@@ -75,27 +75,33 @@ async function round(who: FakeUser[] = members): Promise<BurstResult['rounds'][n
   );
   await Promise.all(commands.map((i) => i.waitForReply(60_000)));
 
-  // Every member's new status message, with its Cancel button.
+  // Every member's new status message, with its Cancel button, pressed by its requester (named
+  // first in the message; the messages come in whatever order the jobs reached the channel).
   await discord.waitFor(() => discord.messagesIn(discord.channelId).length >= before + n, 60_000);
+  const byId = new Map(who.map((user) => [user.id, user]));
+  const statuses = discord.messagesIn(discord.channelId).slice(before);
   const presses = await Promise.all(
-    discord
-      .messagesIn(discord.channelId)
-      .slice(before)
-      .map((message, i) => {
-        const row = message.components[0] as { components?: { custom_id?: string }[] } | undefined;
-        const customId = row?.components?.[0]?.custom_id;
-        if (!customId) throw new Error(`status ${message.id} has no Cancel button`);
-        return discord.pressButton({
-          user: who[i]!,
-          customId,
-          messageId: message.id,
-          channelId: message.channel_id,
-        });
-      }),
+    statuses.map((message) => {
+      const requester = byId.get(/<@(\d+)>/.exec(message.content)?.[1] ?? '');
+      const row = message.components[0] as { components?: { custom_id?: string }[] } | undefined;
+      const customId = row?.components?.[0]?.custom_id;
+      if (!requester) throw new Error(`status ${message.id} names none of this round's members`);
+      if (!customId) throw new Error(`status ${message.id} has no Cancel button`);
+      return discord.pressButton({
+        user: requester,
+        customId,
+        messageId: message.id,
+        channelId: message.channel_id,
+      });
+    }),
   );
-  await Promise.all(presses.map((i) => i.waitForReply(60_000)));
-  // Let the cancelled jobs end before the next round, so each member may start another.
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  for (const reply of await Promise.all(presses.map((i) => i.waitForReply(60_000)))) {
+    if (!reply.content.startsWith('Cancelled.'))
+      throw new Error(`a Cancel press was answered: ${reply.content}`);
+  }
+  // The cancelled jobs end (refunded, their cards final and without buttons) before the next
+  // round, so each member may start another.
+  await discord.waitFor(() => statuses.every((m) => m.components.length === 0), 60_000);
   return { commandAckMs: commands.map(ackMs), buttonAckMs: presses.map(ackMs) };
 }
 
