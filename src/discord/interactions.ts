@@ -32,7 +32,9 @@ export function routeInteractions(client: Client, commands: readonly Command[], 
 /** A button or modal of ours (docs/discord.md, "The status card and its buttons"); anything else is stale. */
 async function runButton(interaction: ButtonInteraction | ModalSubmitInteraction, deps: CommandDeps) {
   const started = Date.now();
-  const log = deps.log.child({ customId: interaction.customId, userId: interaction.user.id });
+  // Fields for each line rather than a child logger: a child costs its bindings' redaction up
+  // front, on the way to the acknowledgement, even when no line is written.
+  const at = { customId: interaction.customId, userId: interaction.user.id };
   try {
     // Acknowledge first, unless the answer must be a modal (Edit & rerun) or the id is not ours.
     const parsed = parseCustomId(interaction.customId);
@@ -40,17 +42,17 @@ async function runButton(interaction: ButtonInteraction | ModalSubmitInteraction
     const target = await componentTarget(interaction, deps);
     if (!target) return await answerStale(interaction, deps);
     await runComponent(interaction, target, deps);
-    log.info({ ms: Date.now() - started }, 'component done');
+    deps.log.info({ ...at, ms: Date.now() - started }, 'component done');
   } catch (error) {
     const errorId = randomBytes(4).toString('hex');
-    log.error({ err: error, errorId }, 'component failed');
+    deps.log.error({ ...at, err: error, errorId }, 'component failed');
     const content = failureMessage({ code: 'internal', errorId });
     const allowedMentions = { parse: [] };
     await (
       interaction.deferred || interaction.replied
         ? interaction.editReply({ content, allowedMentions })
         : interaction.reply({ content, allowedMentions, flags: MessageFlags.Ephemeral })
-    ).catch((e: unknown) => log.warn({ err: e }, 'could not answer the interaction'));
+    ).catch((e: unknown) => deps.log.warn({ ...at, err: e }, 'could not answer the interaction'));
   }
 }
 
@@ -99,26 +101,26 @@ async function run(
   deps: CommandDeps,
 ): Promise<void> {
   const started = Date.now();
-  const log = deps.log.child({
+  const at = {
     command: interaction.commandName,
     userId: interaction.user.id,
     interactionId: interaction.id,
-  });
+  };
   try {
     await command.execute(interaction, deps);
-    log.info({ ms: Date.now() - started }, 'command done');
+    deps.log.info({ ...at, ms: Date.now() - started }, 'command done');
   } catch (error) {
     let content: string;
     if (isRefusal(error)) {
       content = error.message;
-      log.info({ code: error.code, ms: Date.now() - started }, 'command refused');
+      deps.log.info({ ...at, code: error.code, ms: Date.now() - started }, 'command refused');
     } else {
       const errorId = randomBytes(4).toString('hex');
       content = `${failureMessage({ code: 'internal', errorId })} Nothing was charged.`;
-      log.error({ err: error, errorId }, 'command failed');
+      deps.log.error({ ...at, err: error, errorId }, 'command failed');
     }
     await answer(interaction, content).catch((e: unknown) =>
-      log.warn({ err: e }, 'could not answer the interaction'),
+      deps.log.warn({ ...at, err: e }, 'could not answer the interaction'),
     );
   }
 }
