@@ -85,6 +85,10 @@ export class FakeDiscord {
   get requests(): RecordedRequest[] {
     return this.world.requests;
   }
+  /** TCP connections the fake has accepted (REST, CDN and the gateway). */
+  get connectionsAccepted(): number {
+    return this.world.connectionsAccepted;
+  }
   get unknownRoutes(): RecordedRequest[] {
     return this.world.unknownRoutes;
   }
@@ -368,6 +372,14 @@ export class FakeDiscord {
 
   waitFor<T>(fn: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
     return waitFor(fn, timeoutMs, () => this.describeRecent());
+  }
+
+  /**
+   * Closes every idle HTTP connection (the gateway stays), as Discord's edge does to a connection
+   * left idle: the bot's next requests each open a new one.
+   */
+  dropIdleConnections(): void {
+    this.server.closeIdleConnections();
   }
 
   async close(): Promise<void> {

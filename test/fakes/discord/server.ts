@@ -175,6 +175,7 @@ export async function startServer(world: World): Promise<{ server: Server; port:
   // client obeys) would close connections under the bot that real Discord keeps; 0 sets no limit
   // and no hint.
   server.keepAliveTimeout = 0;
+  server.on('connection', () => world.connectionsAccepted++);
   server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) =>
     world.gateway.handleUpgrade(req, socket, head),
   );

@@ -89,6 +89,8 @@ export class World implements GatewayHost {
   readonly dispatched: DispatchedEvent[] = [];
   readonly dropped: DroppedEvent[] = [];
   readonly faults: PendingFault[] = [];
+  /** TCP connections accepted, the gateway's included. */
+  connectionsAccepted = 0;
   readonly hooks: RequestHook[] = [];
   readonly gateway: Gateway;
   baseUrl = 'http://127.0.0.1:0';
