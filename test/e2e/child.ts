@@ -13,7 +13,7 @@ import {
 } from '../fakes/discord/index.js';
 import { waitFor } from '../fakes/discord/wait.js';
 import { startFakeWaveSpeed, type FakeWaveSpeed } from '../fakes/wavespeed.js';
-import { PNG, WS_KEY } from './harness.js';
+import { fakeBotEnv, PNG, WS_KEY } from './harness.js';
 import { cleanEnv, projectCopy } from './project.js';
 
 /** One pino line from the bot, with the run (0 = first start) it came from. */
@@ -107,12 +107,7 @@ export async function startChildWorld(env: Record<string, string> = {}): Promise
   const storeUrl = `sqlite://${join(dir, 'store.sqlite')}`;
   const member = discord.addUser({ username: 'member' });
   const childEnv = cleanEnv({
-    DISCORD_TOKEN: discord.botToken,
-    DISCORD_CLIENT_ID: discord.applicationId,
-    DISCORD_API_URL: discord.apiBase,
-    DISCORD_CDN_HOSTS: discord.cdnHost,
-    WAVESPEED_API_KEY: WS_KEY,
-    WAVESPEED_BASE_URL: wavespeed.baseUrl,
+    ...fakeBotEnv(discord, wavespeed),
     STORE_URL: storeUrl,
     LOG_LEVEL: 'debug',
     // The fake finishes a task in about 200 ms; tell the bot, or it polls on a 59 s schedule.

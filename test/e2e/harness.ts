@@ -24,6 +24,18 @@ export const PNG = Buffer.from(
 );
 
 export const WS_KEY = 'ws-test-key-0123456789';
+
+/** The settings that point a bot at a fake Discord and a fake WaveSpeed (with WS_KEY). */
+export function fakeBotEnv(discord: FakeDiscord, wavespeed: FakeWaveSpeed): Record<string, string> {
+  return {
+    DISCORD_TOKEN: discord.botToken,
+    DISCORD_CLIENT_ID: discord.applicationId,
+    DISCORD_API_URL: discord.apiBase,
+    DISCORD_CDN_HOSTS: discord.cdnHost,
+    WAVESPEED_API_KEY: WS_KEY,
+    WAVESPEED_BASE_URL: wavespeed.baseUrl,
+  };
+}
 export const FAL_KEY = 'fal-test-key-0123456789';
 
 export interface AnimateOptions {
@@ -70,12 +82,7 @@ export async function startWorld(
   const logs: string[] = [];
   const destination = { write: (line: string) => void logs.push(line) };
   const baseEnv = {
-    DISCORD_TOKEN: discord.botToken,
-    DISCORD_CLIENT_ID: discord.applicationId,
-    DISCORD_API_URL: discord.apiBase,
-    DISCORD_CDN_HOSTS: discord.cdnHost,
-    WAVESPEED_API_KEY: WS_KEY,
-    WAVESPEED_BASE_URL: wavespeed.baseUrl,
+    ...fakeBotEnv(discord, wavespeed),
     FAL_KEY,
     FAL_QUEUE_URL: fal.queueUrl,
     FAL_STORAGE_URL: fal.storageUrl,

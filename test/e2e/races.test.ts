@@ -13,7 +13,7 @@ import { openStore } from '../../src/store/keyv.js';
 import { startFakeDiscord, type FakeDiscord, type FakeUser } from '../fakes/discord/index.js';
 import { startFakeWaveSpeed, type FakeWaveSpeed } from '../fakes/wavespeed.js';
 import { openRedisStore, redisAvailable, redisUrl, stopRedis } from '../store/backends.js';
-import { PNG, WS_KEY } from './harness.js';
+import { fakeBotEnv, PNG, WS_KEY } from './harness.js';
 
 interface RaceWorld {
   discord: FakeDiscord;
@@ -53,12 +53,7 @@ async function raceWorld(opts: {
     await store.close();
   }
   const config = loadConfig({
-    DISCORD_TOKEN: discord.botToken,
-    DISCORD_CLIENT_ID: discord.applicationId,
-    DISCORD_API_URL: discord.apiBase,
-    DISCORD_CDN_HOSTS: discord.cdnHost,
-    WAVESPEED_API_KEY: WS_KEY,
-    WAVESPEED_BASE_URL: wavespeed.baseUrl,
+    ...fakeBotEnv(discord, wavespeed),
     STORE_URL: storeUrl,
     LOG_LEVEL: 'info',
     EXPECTED_RUN_MS: 'wavespeed/ray-2-flash=200,wavespeed/ray-2=200',

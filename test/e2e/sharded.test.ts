@@ -13,7 +13,7 @@ import { waitFor } from '../fakes/discord/wait.js';
 import { startFakeWaveSpeed } from '../fakes/wavespeed.js';
 import { freePort, openRedisStore, redisAvailable, redisUrl, stopRedis } from '../store/backends.js';
 import { parseLines, type LogLine } from './child.js';
-import { PNG, WS_KEY } from './harness.js';
+import { fakeBotEnv, PNG, WS_KEY } from './harness.js';
 import { cleanEnv, projectCopy } from './project.js';
 
 const STARTING = 100;
@@ -102,12 +102,7 @@ describe('npm run start:sharded', () => {
       const bob = discord.addUser({ username: 'bob' });
       const dir = projectCopy('sharded');
       const run = startSharded(dir, {
-        DISCORD_TOKEN: discord.botToken,
-        DISCORD_CLIENT_ID: discord.applicationId,
-        DISCORD_API_URL: discord.apiBase,
-        DISCORD_CDN_HOSTS: discord.cdnHost,
-        WAVESPEED_API_KEY: WS_KEY,
-        WAVESPEED_BASE_URL: wavespeed.baseUrl,
+        ...fakeBotEnv(discord, wavespeed),
         STORE_URL: storeUrl,
         STARTING_CREDITS: String(STARTING),
         SHARD_COUNT: '2',
@@ -273,12 +268,7 @@ describe('npm run start:sharded', () => {
       const port = await freePort();
       const dir = projectCopy('sharded');
       const run = startSharded(dir, {
-        DISCORD_TOKEN: discord.botToken,
-        DISCORD_CLIENT_ID: discord.applicationId,
-        DISCORD_API_URL: discord.apiBase,
-        DISCORD_CDN_HOSTS: discord.cdnHost,
-        WAVESPEED_API_KEY: WS_KEY,
-        WAVESPEED_BASE_URL: wavespeed.baseUrl,
+        ...fakeBotEnv(discord, wavespeed),
         STORE_URL: storeUrl,
         SHARD_COUNT: '2',
         LOG_LEVEL: 'info',
