@@ -60,13 +60,12 @@ const ackMs = (i: FakeInteraction): number => {
 const members: FakeUser[] = Array.from({ length: n }, (_, i) => discord.addUser({ username: `m${i}` }));
 /** One round: every member sends /animate at once, then each presses Cancel on theirs. */
 async function round(): Promise<Round> {
-  const who = members;
   const before = discord.messagesIn(discord.channelId).length;
-  const attachments = who.map(() =>
+  const attachments = members.map(() =>
     discord.addAttachment({ filename: 'cat.png', bytes: PNG, contentType: 'image/png' }),
   );
   const commands = await Promise.all(
-    who.map((user, i) =>
+    members.map((user, i) =>
       discord.sendCommand({
         name: 'animate',
         user,
@@ -83,7 +82,7 @@ async function round(): Promise<Round> {
   // Every member's new status message, with its Cancel button, pressed by its requester (named
   // first in the message; the messages come in whatever order the jobs reached the channel).
   await discord.waitFor(() => discord.messagesIn(discord.channelId).length >= before + n, 60_000);
-  const byId = new Map(who.map((user) => [user.id, user]));
+  const byId = new Map(members.map((user) => [user.id, user]));
   const statuses = discord.messagesIn(discord.channelId).slice(before);
   const presses = await Promise.all(
     statuses.map((message) => {
