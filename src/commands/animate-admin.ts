@@ -2,7 +2,7 @@
 // models, roles, blocks, the job limit, the prompt blocklist). Only members with Manage Server
 // (or the bot's operators, ADMIN_USER_IDS) may use it; every reply is private and every change
 // is logged with who made it, where, and what changed.
-import { MessageFlags, PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
+import { PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
 import { LIMITS, truncate } from '../discord/text.js';
 import { Refusal, relativeTime } from '../failures.js';
 import type { Logger } from '../logger.js';
@@ -14,6 +14,7 @@ import { animateAdminData } from './animate-admin-data.js';
 import { renderStatement, statementOf } from './credits.js';
 import { patternProblem } from './gate.js';
 import type { Command, CommandDeps } from './types.js';
+import { deferFirst } from '../discord/ack-first.js';
 
 /** List sizes, so a list (and `settings`, which shows them all) stays within one message. */
 export const MAX_CHANNELS = 25;
@@ -353,7 +354,7 @@ export const animateAdmin = {
     // Both refusals need no I/O: answered at once, before the deferral.
     if (!interaction.inGuild()) throw new Refusal({ code: 'guild_only' });
     if (!isAdmin(interaction, deps.adminUserIds)) throw new Refusal({ code: 'not_admin' });
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    await deferFirst(interaction, deps.acks);
 
     const group = interaction.options.getSubcommandGroup(false);
     const sub = interaction.options.getSubcommand(true);

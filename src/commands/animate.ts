@@ -1,7 +1,8 @@
 // /animate: reads the options, asks the engine for a quote, fetches the images and hands them to
 // the engine's intake. Refusals are ephemeral and charge nothing; an accepted job continues in the
 // channel with the bot token.
-import { MessageFlags, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
+import type { Attachment, ChatInputCommandInteraction } from 'discord.js';
+import { deferFirst } from '../discord/ack-first.js';
 import { assertCanPost } from '../discord/permissions.js';
 import type { InputImage } from '../engine/engine.js';
 import { Refusal } from '../failures.js';
@@ -23,7 +24,7 @@ export const animate = {
     const { request, image, endImage } = readAnimateOptions(interaction, deps.defaultModel, {
       enhance: deps.engine.canEnhance === true,
     });
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    await deferFirst(interaction, deps.acks);
 
     // The server's own rules (/animate-admin), before anything is quoted or charged.
     const refused = await gateCommand(interaction, deps.settings, request);

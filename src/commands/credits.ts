@@ -1,7 +1,7 @@
 // /credits: the member's balance where they are (this server, their DMs, or everywhere with
 // CREDITS_SCOPE=global), credits held for jobs in progress, the next allowance top-up and the
 // latest entries, privately. `renderStatement` is shared with /animate-admin credits show.
-import { escapeMarkdown, MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
+import { escapeMarkdown, type ChatInputCommandInteraction } from 'discord.js';
 import { relativeTime } from '../failures.js';
 import { LIMITS, truncate } from '../discord/text.js';
 import {
@@ -14,6 +14,7 @@ import {
 import { NO_SETTINGS } from '../store/guild-settings.js';
 import { nextPeriodStart } from '../store/periods.js';
 import type { Command, CommandDeps } from './types.js';
+import { deferFirst } from '../discord/ack-first.js';
 
 /** Entries shown in a statement. */
 export const STATEMENT_ENTRIES = 10;
@@ -95,7 +96,7 @@ export const credits = {
 
   async execute(interaction: ChatInputCommandInteraction, deps: CommandDeps) {
     // The store may be slow (a remote Redis): acknowledge within Discord's 3 s first.
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    await deferFirst(interaction, deps.acks);
     const statement = await statementOf(deps, interaction.user.id, interaction.guildId);
     await interaction.editReply({ content: renderStatement(statement), allowedMentions: { parse: [] } });
   },

@@ -3,6 +3,7 @@ import type {
   ChatInputCommandInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
+import type { AckQueue } from '../discord/ack-first.js';
 import type { FollowUps } from '../discord/followups.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
@@ -29,6 +30,8 @@ export interface CommandDeps {
   /** The model a request without `model` gets: DEFAULT_MODEL, or the first with a key. */
   defaultModel: ModelId;
   log: Logger;
+  /** Interactions not yet answered: work after an answer lets them go first (the router's own by default). */
+  acks?: AckQueue;
   /** True once the bot is shutting down: every new interaction is told to come back. */
   stopping?: () => boolean;
 }

@@ -15,6 +15,7 @@ import { gateRerun } from '../commands/gate.js';
 import { failureMessage, type Failure } from '../failures.js';
 import { promptOf, withPrompt } from '../engine/enhance.js';
 import type { JobRecord } from '../store/jobs.js';
+import { deferFirst } from './ack-first.js';
 import { editRerunModal } from './card.js';
 import { parseCustomId, type ParsedCustomId } from './custom-ids.js';
 import { rerunPlace } from './rerun-place.js';
@@ -60,9 +61,9 @@ const privately = (interaction: ComponentInteraction, content: string) =>
  * answered within Discord's 3 s however slow the store. Not for Edit & rerun, whose answer must
  * be the modal itself.
  */
-export async function acknowledge(interaction: ComponentInteraction): Promise<void> {
+export async function acknowledge(interaction: ComponentInteraction, deps: CommandDeps): Promise<void> {
   if (interaction.deferred || interaction.replied) return;
-  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  await deferFirst(interaction, deps.acks);
 }
 
 export async function runComponent(
@@ -81,7 +82,7 @@ export async function runComponent(
         );
         return;
       }
-      await acknowledge(interaction);
+      await acknowledge(interaction, deps);
       const outcome = await deps.engine.cancel(job.id, interaction.user.id);
       log.info({ outcome }, 'cancel pressed');
       await interaction.editReply({
@@ -102,7 +103,7 @@ export async function runComponent(
         return;
       }
       if (!interaction.isButton()) return;
-      await acknowledge(interaction);
+      await acknowledge(interaction, deps);
       await interaction.message.delete();
       // The audit line an operator looks for: who (`by`) removed whose (`userId`) result.
       log.info({ messageId: interaction.message.id }, 'result deleted');
@@ -137,7 +138,7 @@ async function rerun(
   prompt: string,
   deps: CommandDeps,
 ): Promise<void> {
-  await acknowledge(interaction);
+  await acknowledge(interaction, deps);
   const asked = withPrompt(original, prompt);
   const roleIds =
     interaction.inCachedGuild() || interaction.member === null

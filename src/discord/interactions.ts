@@ -15,18 +15,26 @@ import {
 } from 'discord.js';
 import type { Command, CommandDeps } from '../commands/types.js';
 import { failureMessage, isRefusal } from '../failures.js';
+import { AckQueue } from './ack-first.js';
 import { acknowledge, componentTarget, runComponent } from './components.js';
 import { parseCustomId } from './custom-ids.js';
 
-export function routeInteractions(client: Client, commands: readonly Command[], deps: CommandDeps): void {
+export function routeInteractions(client: Client, commands: readonly Command[], given: CommandDeps): void {
   const byName = new Map(commands.map((c) => [c.data.name, c]));
+  const deps = { ...given, acks: given.acks ?? new AckQueue() };
   client.on(Events.InteractionCreate, (interaction) => {
-    if (deps.stopping?.()) return void answerRestarting(interaction, deps);
-    const command = interaction.isChatInputCommand() ? byName.get(interaction.commandName) : undefined;
-    if (command && interaction.isChatInputCommand()) void run(command, interaction, deps);
-    else if (interaction.isButton() || interaction.isModalSubmit()) void runButton(interaction, deps);
-    else void answerStale(interaction, deps);
+    // Numbered on arrival; whatever the handler does, its end counts as answered (ack-first.ts).
+    deps.acks.received(interaction.id);
+    void handle(interaction).finally(() => deps.acks.answered(interaction.id));
   });
+
+  function handle(interaction: Interaction): Promise<void> {
+    if (deps.stopping?.()) return answerRestarting(interaction, deps);
+    const command = interaction.isChatInputCommand() ? byName.get(interaction.commandName) : undefined;
+    if (command && interaction.isChatInputCommand()) return run(command, interaction, deps);
+    if (interaction.isButton() || interaction.isModalSubmit()) return runButton(interaction, deps);
+    return answerStale(interaction, deps);
+  }
 }
 
 /** A button or modal of ours (docs/discord.md, "The status card and its buttons"); anything else is stale. */
@@ -38,7 +46,7 @@ async function runButton(interaction: ButtonInteraction | ModalSubmitInteraction
   try {
     // Acknowledge first, unless the answer must be a modal (Edit & rerun) or the id is not ours.
     const parsed = parseCustomId(interaction.customId);
-    if (parsed && parsed.action !== 'edit') await acknowledge(interaction);
+    if (parsed && parsed.action !== 'edit') await acknowledge(interaction, deps);
     const target = await componentTarget(interaction, deps);
     if (!target) return await answerStale(interaction, deps);
     await runComponent(interaction, target, deps);
