@@ -3,6 +3,7 @@
 // (or the bot's operators, ADMIN_USER_IDS) may use it; every reply is private and every change
 // is logged with who made it, where, and what changed.
 import { PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
+import { deferFirst } from '../discord/ack-first.js';
 import { LIMITS, truncate } from '../discord/text.js';
 import { Refusal, relativeTime } from '../failures.js';
 import type { Logger } from '../logger.js';
@@ -14,7 +15,6 @@ import { animateAdminData } from './animate-admin-data.js';
 import { renderStatement, statementOf } from './credits.js';
 import { patternProblem } from './gate.js';
 import type { Command, CommandDeps } from './types.js';
-import { deferFirst } from '../discord/ack-first.js';
 
 /** List sizes, so a list (and `settings`, which shows them all) stays within one message. */
 export const MAX_CHANNELS = 25;

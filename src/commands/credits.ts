@@ -3,6 +3,7 @@
 // latest entries, privately. `renderStatement` is shared with /animate-admin credits show.
 import { escapeMarkdown, type ChatInputCommandInteraction } from 'discord.js';
 import { relativeTime } from '../failures.js';
+import { deferFirst } from '../discord/ack-first.js';
 import { LIMITS, truncate } from '../discord/text.js';
 import {
   scopeFor,
@@ -14,7 +15,6 @@ import {
 import { NO_SETTINGS } from '../store/guild-settings.js';
 import { nextPeriodStart } from '../store/periods.js';
 import type { Command, CommandDeps } from './types.js';
-import { deferFirst } from '../discord/ack-first.js';
 
 /** Entries shown in a statement. */
 export const STATEMENT_ENTRIES = 10;

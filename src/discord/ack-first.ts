@@ -31,17 +31,15 @@ export class AckQueue {
   /** It has been answered, or given up on (its handler ended): safe to call more than once. */
   answered(id: string): void {
     if (!this.pending.delete(id)) return;
-    const oldest = this.pending.values().next();
-    const waitingFor = oldest.done ? Infinity : oldest.value;
-    while (this.waiters.length > 0 && this.waiters[0]!.upTo < waitingFor) this.waiters.shift()!.release();
+    const oldest = this.oldestUnanswered();
+    while (this.waiters.length > 0 && this.waiters[0]!.upTo < oldest) this.waiters.shift()!.release();
   }
 
   /** Marks `id` answered and resolves once everything that arrived before now is answered too. */
   async afterOthers(id: string): Promise<void> {
     this.answered(id);
     const upTo = this.next - 1;
-    const oldest = this.pending.values().next();
-    if (oldest.done || oldest.value > upTo) return;
+    if (this.oldestUnanswered() > upTo) return;
     await new Promise<void>((resolve) => {
       const waiter: Waiter = {
         upTo,
@@ -59,6 +57,12 @@ export class AckQueue {
       }, this.maxWaitMs);
       timer.unref();
     });
+  }
+
+  /** The number of the earliest arrival still unanswered; Infinity when none is. */
+  private oldestUnanswered(): number {
+    const oldest = this.pending.values().next();
+    return oldest.done ? Infinity : oldest.value;
   }
 
   /** Interactions still unanswered (for tests). */
